@@ -1,0 +1,336 @@
+package kafkaworker
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Ordering says which records of a partition may be processed at the same
+// time. Offsets are committed in order whatever the mode.
+type Ordering string
+
+const (
+	// Unordered processes any records at once, up to MaxProcCount: the
+	// seed's behaviour and the fastest mode.
+	Unordered Ordering = "unordered"
+	// KeyOrdered processes records with the same key within a partition one
+	// at a time, in offset order; records with different keys run in
+	// parallel. Records with no key (a nil key) are not ordered behind
+	// anything: Kafka's partitioners spread them without order, so there is
+	// no order for us to keep.
+	KeyOrdered Ordering = "key"
+	// PartitionOrdered processes one record of a partition at a time: the
+	// classic consumer's semantics, with partitions in parallel.
+	PartitionOrdered Ordering = "partition"
+)
+
+// FailurePolicy says what happens to a record whose handler still fails
+// after MaxRetries retries.
+type FailurePolicy string
+
+const (
+	// DeadLetterPolicy produces the record, with headers describing the
+	// error, to DeadLetterTopic, and counts it done only once the broker has
+	// acknowledged it. If that fails, Run returns the error and the offset
+	// is not committed.
+	DeadLetterPolicy FailurePolicy = "dead-letter"
+	// SkipPolicy logs and counts the failure and moves on.
+	SkipPolicy FailurePolicy = "skip"
+	// StopPolicy makes Run return the handler's error after a graceful
+	// shutdown; the record's offset is never committed.
+	StopPolicy FailurePolicy = "stop"
+)
+
+// Config configures a Consumer. The first group of fields carries the names
+// of the seed's appsettings.json ("Kafka" section); a zero value means the
+// documented default, so a Config with only BootstrapServers, GroupID and
+// Topic is complete.
+type Config struct {
+	// BootstrapServers is a comma-separated list of host:port seed brokers.
+	BootstrapServers string
+	// GroupID is the consumer group.
+	GroupID string
+	// Topic is the topic to consume; Topics adds more. At least one is
+	// required.
+	Topic  string
+	Topics []string
+	// MaxProcCount bounds how many handler calls run at once. Default 50.
+	// For I/O-bound handlers raise it (hundreds); for CPU-bound ones keep it
+	// near the core count.
+	MaxProcCount int
+	// MaxMsgCountBeforeCommit triggers a commit once this many records have
+	// finished since the last one. Default 100.
+	MaxMsgCountBeforeCommit int
+	// CommitIntervalSeconds triggers a commit when this many seconds have
+	// passed, whichever of the two comes first. Default 30. A crash replays
+	// at most what finished since the last commit.
+	CommitIntervalSeconds int
+	// EnableAutoCommit must be false. It exists so that configuration
+	// written for the seed, which names it, is read; true is refused,
+	// because Kafka's auto-commit commits what was fetched, not what was
+	// processed, and so can skip unprocessed records on a crash.
+	EnableAutoCommit bool
+
+	// Ordering is unordered (default), key or partition.
+	Ordering Ordering
+	// MaxBufferedRecords bounds records fetched but not finished, across
+	// all partitions: the consumer's memory bound. When it is reached,
+	// fetching waits. Default max(8×MaxProcCount, 4×PartitionWindow).
+	MaxBufferedRecords int
+	// PartitionWindow bounds, per partition, the offsets between the
+	// commit point and the newest fetched record. A partition whose window
+	// is full is paused (PauseFetchPartitions) until it falls to 3/4, so a
+	// stuck record holds back only its own partition. Fetches may carry a
+	// partition up to one poll (at most PartitionWindow records) past it.
+	// Default max(2×MaxProcCount, 512).
+	PartitionWindow int
+
+	// MaxRetries is how many times a failed record is retried after its
+	// first attempt before FailurePolicy applies. 0 means the default, 3;
+	// a negative value means no retries.
+	MaxRetries int
+	// RetryBackoffMin and RetryBackoffMax bound the exponential backoff,
+	// with jitter, between attempts. Defaults 100ms and 10s. A record in
+	// backoff holds no MaxProcCount slot and delays only records ordered
+	// behind it.
+	RetryBackoffMin time.Duration
+	RetryBackoffMax time.Duration
+	// FailurePolicy is dead-letter, skip or stop. Default: dead-letter when
+	// DeadLetterTopic is set, stop otherwise, so that a failing record is
+	// never silently lost.
+	FailurePolicy FailurePolicy
+	// DeadLetterTopic receives records that failed for good under the
+	// dead-letter policy.
+	DeadLetterTopic string
+
+	// ShutdownTimeout bounds how long Run waits, once ctx ends, for running
+	// handlers; then their context is cancelled and their records stay
+	// uncommitted. Default 30s.
+	ShutdownTimeout time.Duration
+	// RevokeTimeout bounds how long a revoke waits for the partition's
+	// running handlers before committing what is done and giving it up.
+	// It must stay below RebalanceTimeout. Default 20s.
+	RevokeTimeout time.Duration
+	// SessionTimeout and RebalanceTimeout are the group's (Kafka's
+	// session.timeout.ms and rebalance.timeout.ms). Defaults 45s and 60s.
+	SessionTimeout   time.Duration
+	RebalanceTimeout time.Duration
+	// AutoOffsetReset is where a partition with no committed offset starts:
+	// earliest (default, so nothing is skipped) or latest.
+	AutoOffsetReset string
+	// ClientID names the client in broker logs and quotas. Default
+	// "kafkaworker".
+	ClientID string
+
+	// Security.
+	// SecurityProtocol is PLAINTEXT (default), SSL, SASL_PLAINTEXT or
+	// SASL_SSL, as in Kafka's security.protocol.
+	SecurityProtocol string
+	// SaslMechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	SaslMechanism string
+	SaslUsername  string
+	// SaslPassword is never logged.
+	SaslPassword string
+	// SslCaLocation, SslCertificateLocation and SslKeyLocation are PEM
+	// files: the CA to trust (default: the system's) and a client
+	// certificate and key for mutual TLS.
+	SslCaLocation          string
+	SslCertificateLocation string
+	SslKeyLocation         string
+}
+
+// Defaults for zero Config fields.
+const (
+	DefaultMaxProcCount            = 50
+	DefaultMaxMsgCountBeforeCommit = 100
+	DefaultCommitIntervalSeconds   = 30
+	DefaultMaxRetries              = 3
+	DefaultRetryBackoffMin         = 100 * time.Millisecond
+	DefaultRetryBackoffMax         = 10 * time.Second
+	DefaultShutdownTimeout         = 30 * time.Second
+	DefaultRevokeTimeout           = 20 * time.Second
+	DefaultSessionTimeout          = 45 * time.Second
+	DefaultRebalanceTimeout        = 60 * time.Second
+	DefaultClientID                = "kafkaworker"
+)
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	setInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setInt(&c.MaxProcCount, DefaultMaxProcCount)
+	setInt(&c.MaxMsgCountBeforeCommit, DefaultMaxMsgCountBeforeCommit)
+	setInt(&c.CommitIntervalSeconds, DefaultCommitIntervalSeconds)
+	if c.MaxProcCount > 0 {
+		setInt(&c.PartitionWindow, max(2*c.MaxProcCount, 512))
+		setInt(&c.MaxBufferedRecords, max(8*c.MaxProcCount, 4*c.PartitionWindow))
+	}
+	setInt(&c.MaxRetries, DefaultMaxRetries)
+	setDur(&c.RetryBackoffMin, DefaultRetryBackoffMin)
+	setDur(&c.RetryBackoffMax, DefaultRetryBackoffMax)
+	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDur(&c.RevokeTimeout, DefaultRevokeTimeout)
+	setDur(&c.SessionTimeout, DefaultSessionTimeout)
+	setDur(&c.RebalanceTimeout, DefaultRebalanceTimeout)
+	if c.Ordering == "" {
+		c.Ordering = Unordered
+	}
+	if c.FailurePolicy == "" {
+		c.FailurePolicy = StopPolicy
+		if c.DeadLetterTopic != "" {
+			c.FailurePolicy = DeadLetterPolicy
+		}
+	}
+	if c.AutoOffsetReset == "" {
+		c.AutoOffsetReset = "earliest"
+	}
+	if c.ClientID == "" {
+		c.ClientID = DefaultClientID
+	}
+	if c.SecurityProtocol == "" {
+		c.SecurityProtocol = "PLAINTEXT"
+	}
+	return c
+}
+
+// AllTopics returns Topic and Topics, without duplicates or empty names.
+func (c Config) AllTopics() []string {
+	var ts []string
+	seen := map[string]bool{}
+	for _, t := range append([]string{c.Topic}, c.Topics...) {
+		if t != "" && !seen[t] {
+			seen[t] = true
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// Validate checks c with its defaults applied and reports every problem at
+// once as a *ConfigError.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	var errs []FieldError
+	bad := func(key string, value any, msg string) {
+		errs = append(errs, FieldError{Key: key, Value: fmt.Sprint(value), Msg: msg})
+	}
+	if strings.TrimSpace(c.BootstrapServers) == "" {
+		bad("BootstrapServers", c.BootstrapServers, "is required: a comma-separated list of host:port")
+	} else {
+		for _, s := range strings.Split(c.BootstrapServers, ",") {
+			if s = strings.TrimSpace(s); !strings.Contains(s, ":") {
+				bad("BootstrapServers", c.BootstrapServers, fmt.Sprintf("%q is not host:port", s))
+			}
+		}
+	}
+	if c.GroupID == "" {
+		bad("GroupId", c.GroupID, "is required")
+	}
+	if len(c.AllTopics()) == 0 {
+		bad("Topic", c.Topic, "is required (or Topics)")
+	}
+	if c.MaxProcCount < 1 {
+		bad("MaxProcCount", c.MaxProcCount, "must be at least 1")
+	}
+	if c.MaxMsgCountBeforeCommit < 1 {
+		bad("MaxMsgCountBeforeCommit", c.MaxMsgCountBeforeCommit, "must be at least 1")
+	}
+	if c.CommitIntervalSeconds < 1 {
+		bad("CommitIntervalSeconds", c.CommitIntervalSeconds, "must be at least 1")
+	}
+	if c.EnableAutoCommit {
+		bad("EnableAutoCommit", c.EnableAutoCommit,
+			"must be false: auto-commit commits what was fetched, not what was processed, and can skip records on a crash; kafkaworker commits in order itself")
+	}
+	switch c.Ordering {
+	case Unordered, KeyOrdered, PartitionOrdered:
+	default:
+		bad("Ordering", c.Ordering, "must be unordered, key or partition")
+	}
+	if c.PartitionWindow < 1 {
+		bad("PartitionWindow", c.PartitionWindow, "must be at least 1")
+	}
+	if c.MaxBufferedRecords < c.PartitionWindow {
+		bad("MaxBufferedRecords", c.MaxBufferedRecords,
+			fmt.Sprintf("must be at least PartitionWindow (%d), or one stuck partition could hold the whole buffer", c.PartitionWindow))
+	}
+	if c.RetryBackoffMin < 0 {
+		bad("RetryBackoffMin", c.RetryBackoffMin, "must not be negative")
+	}
+	if c.RetryBackoffMax < c.RetryBackoffMin {
+		bad("RetryBackoffMax", c.RetryBackoffMax, "must not be below RetryBackoffMin")
+	}
+	switch c.FailurePolicy {
+	case DeadLetterPolicy:
+		if c.DeadLetterTopic == "" {
+			bad("DeadLetterTopic", c.DeadLetterTopic, "is required by FailurePolicy dead-letter")
+		}
+	case SkipPolicy, StopPolicy:
+	default:
+		bad("FailurePolicy", c.FailurePolicy, "must be dead-letter, skip or stop")
+	}
+	if c.DeadLetterTopic != "" && c.DeadLetterTopic == c.Topic {
+		bad("DeadLetterTopic", c.DeadLetterTopic, "must not be the consumed topic")
+	}
+	for key, d := range map[string]time.Duration{"ShutdownTimeout": c.ShutdownTimeout,
+		"RevokeTimeout": c.RevokeTimeout, "SessionTimeout": c.SessionTimeout, "RebalanceTimeout": c.RebalanceTimeout} {
+		if d < 0 {
+			bad(key, d, "must not be negative")
+		}
+	}
+	if c.RevokeTimeout >= c.RebalanceTimeout {
+		bad("RevokeTimeout", c.RevokeTimeout, fmt.Sprintf("must be below RebalanceTimeout (%s), or the group expels the member while it drains", c.RebalanceTimeout))
+	}
+	switch strings.ToLower(c.AutoOffsetReset) {
+	case "earliest", "latest":
+	default:
+		bad("AutoOffsetReset", c.AutoOffsetReset, "must be earliest or latest")
+	}
+	errs = append(errs, c.validateSecurity()...)
+	if len(errs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(errs, func(a, b FieldError) int { return strings.Compare(a.Key, b.Key) })
+	return &ConfigError{Problems: errs}
+}
+
+func (c Config) validateSecurity() []FieldError {
+	var errs []FieldError
+	bad := func(key, value, msg string) { errs = append(errs, FieldError{Key: key, Value: value, Msg: msg}) }
+	proto := strings.ToUpper(c.SecurityProtocol)
+	switch proto {
+	case "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL":
+	default:
+		bad("SecurityProtocol", c.SecurityProtocol, "must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+	}
+	sasl := strings.HasPrefix(proto, "SASL_")
+	if sasl {
+		switch strings.ToUpper(c.SaslMechanism) {
+		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		default:
+			bad("SaslMechanism", c.SaslMechanism, "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with a SASL_ protocol")
+		}
+		if c.SaslUsername == "" {
+			bad("SaslUsername", "", "is required with a SASL_ protocol")
+		}
+		if c.SaslPassword == "" {
+			bad("SaslPassword", "", "is required with a SASL_ protocol")
+		}
+	} else if c.SaslMechanism != "" || c.SaslUsername != "" {
+		bad("SecurityProtocol", c.SecurityProtocol, "must be SASL_PLAINTEXT or SASL_SSL when SASL settings are given")
+	}
+	if (c.SslCertificateLocation == "") != (c.SslKeyLocation == "") {
+		bad("SslKeyLocation", c.SslKeyLocation, "SslCertificateLocation and SslKeyLocation go together")
+	}
+	return errs
+}

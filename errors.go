@@ -1,0 +1,66 @@
+package kafkaworker
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kafkaworker/kafkaworker/internal/engine"
+	"github.com/kafkaworker/kafkaworker/internal/kafka"
+)
+
+// FieldError is one problem with one configuration key.
+type FieldError struct {
+	Key   string // the Config field, spelled as in appsettings.json
+	Value string // the offending value; secrets are never echoed
+	Msg   string
+}
+
+func (e FieldError) Error() string { return fmt.Sprintf("%s=%q: %s", e.Key, e.Value, e.Msg) }
+
+// ConfigError lists every problem Validate found.
+type ConfigError struct {
+	Problems []FieldError
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid configuration (%d problems):", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.As find each FieldError.
+func (e *ConfigError) Unwrap() []error {
+	errs := make([]error, len(e.Problems))
+	for i, p := range e.Problems {
+		errs[i] = p
+	}
+	return errs
+}
+
+var (
+	// ErrRecordFailed wraps the error that stopped Run under the stop
+	// policy, or a dead letter that could not be produced; the record's
+	// offset was not committed.
+	ErrRecordFailed = engine.ErrFatal
+	// ErrShutdownTimeout is returned by Run when handlers were still
+	// running ShutdownTimeout after ctx ended; their records were not
+	// committed and will be processed again.
+	ErrShutdownTimeout = engine.ErrDrainTimeout
+	// ErrBrokersUnreachable means no seed broker answered in time.
+	ErrBrokersUnreachable = kafka.ErrUnreachable
+	// ErrTopicNotFound means a configured topic (or the dead-letter
+	// topic) does not exist.
+	ErrTopicNotFound = kafka.ErrTopicNotFound
+	// ErrAuthentication means the brokers refused our credentials.
+	ErrAuthentication = kafka.ErrAuthentication
+	// ErrClosed is returned by Run when called twice.
+	ErrClosed = errors.New("kafkaworker: consumer already ran")
+)
+
+// PanicError is a handler panic turned into an error, with its stack.
+type PanicError = engine.PanicError

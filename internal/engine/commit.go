@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"time"
+)
+
+// commitLoop commits when CommitCount records have finished since the last
+// commit or CommitInterval has passed, whichever comes first. A failed commit
+// is retried with backoff; it never stops the engine, because the offsets it
+// carried are still committable and the next attempt carries newer ones.
+func (e *Engine[R]) commitLoop() {
+	defer close(e.committerDone)
+	tick := time.NewTicker(e.cfg.CommitInterval)
+	defer tick.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// Interrupt an attempt or a backoff when Shutdown starts.
+		select {
+		case <-e.stopCommit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		select {
+		case <-e.commitNow:
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+		for attempt := 1; ; attempt++ {
+			err := e.commitParts(ctx, nil)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			d := e.commitBackoff(attempt)
+			e.log.Warn("commit failed; retrying", "err", err, "attempt", attempt, "backoff", d)
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+	}
+}
+
+// commitBackoff grows from 100ms to 5s.
+func (e *Engine[R]) commitBackoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond
+	for i := 1; i < attempt && d < 5*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 5*time.Second)
+}
+
+// Commit commits every partition whose committable offset moved. It waits
+// for a commit already in flight, so at most one is ever sent at a time.
+func (e *Engine[R]) Commit(ctx context.Context) error { return e.commitParts(ctx, nil) }
+
+// commitParts commits the given partitions (nil: all owned ones) whose
+// committable offset is above what was last committed.
+func (e *Engine[R]) commitParts(ctx context.Context, only []*partition[R]) error {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+
+	e.mu.Lock()
+	var offs []Offset
+	var parts []*partition[R]
+	add := func(p *partition[R]) {
+		if p.state == dropped {
+			return
+		}
+		if c := p.win.Committable(); c > p.committed {
+			offs = append(offs, Offset{TP: p.tp, Offset: c, Epoch: p.epoch})
+			parts = append(parts, p)
+		}
+	}
+	if only == nil {
+		for _, p := range e.parts {
+			add(p)
+		}
+		e.sinceCommit = 0
+	} else {
+		for _, p := range only {
+			add(p)
+		}
+	}
+	e.mu.Unlock()
+	if len(offs) == 0 {
+		return nil
+	}
+
+	err := e.committer.Commit(ctx, offs)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		e.counters.CommitErrors++
+		return err
+	}
+	e.counters.Commits++
+	for i, p := range parts {
+		// p may have been dropped meanwhile; its value is then unused.
+		p.committed = max(p.committed, offs[i].Offset)
+	}
+	return nil
+}

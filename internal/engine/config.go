@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Ordering says which records of a partition may run at the same time.
+type Ordering int
+
+const (
+	// Unordered runs any records at once; only commits are ordered.
+	Unordered Ordering = iota
+	// ByKey runs records with the same key one at a time in offset order.
+	// Records without a key are unordered.
+	ByKey
+	// ByPartition runs one record of a partition at a time.
+	ByPartition
+)
+
+// Policy says what happens to a record whose retries are used up.
+type Policy int
+
+const (
+	// Stop makes the engine fatal: the record is never marked done.
+	Stop Policy = iota
+	// Skip logs and counts the failure, then marks the record done.
+	Skip
+	// DeadLetter hands the record to Config.DeadLetter and marks it done
+	// only once that returned nil.
+	DeadLetter
+)
+
+// Config holds the engine's settings; the root package derives it from the
+// user's Config, which documents each one. Zero values are not defaulted
+// here: the caller passes complete settings.
+type Config struct {
+	MaxProcCount    int
+	Ordering        Ordering
+	MaxBuffered     int   // records added and not finished, all partitions
+	PartitionWindow int64 // offsets of span after which a partition is paused
+	CommitCount     int
+	CommitInterval  time.Duration
+	MaxRetries      int // retries after the first attempt
+	BackoffMin      time.Duration
+	BackoffMax      time.Duration
+	Policy          Policy
+	RevokeTimeout   time.Duration
+	Logger          *slog.Logger
+}

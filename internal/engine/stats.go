@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// PartitionStats describes one owned partition.
+type PartitionStats struct {
+	TP
+	Epoch          uint64
+	Committed      int64         // last committed offset; -1 before the first commit
+	Committable    int64         // what the next commit would carry; -1 before the first record
+	HighestFetched int64         // -1 before the first record
+	Span           int64         // offsets between the commit point and the newest record
+	Pending        int           // records fetched and not finished
+	InFlight       int           // handler calls running
+	OldestInFlight time.Duration // age of the oldest running call
+	Paused         bool
+}
+
+// Stats is a snapshot of the engine.
+type Stats struct {
+	Counters
+	InFlight   int
+	Buffered   int
+	Partitions []PartitionStats // sorted by topic, partition
+}
+
+// Stats returns a snapshot. It costs O(partitions).
+func (e *Engine[R]) Stats() Stats {
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Stats{Counters: e.counters, InFlight: e.inflight, Buffered: e.buffered}
+	s.Partitions = make([]PartitionStats, 0, len(e.parts))
+	for _, p := range e.parts {
+		ps := PartitionStats{
+			TP: p.tp, Epoch: p.epoch, Committed: p.committed,
+			Committable: p.win.Committable(), HighestFetched: p.win.Next() - 1,
+			Span: p.win.Span(), Pending: p.win.Pending(), InFlight: p.running.n, Paused: p.paused,
+		}
+		if ps.HighestFetched < -1 {
+			ps.HighestFetched = -1
+		}
+		if it := p.running.head; it != nil {
+			// Running lists are in start order.
+			ps.OldestInFlight = now.Sub(it.started)
+		}
+		s.Partitions = append(s.Partitions, ps)
+	}
+	slices.SortFunc(s.Partitions, func(a, b PartitionStats) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return s
+}

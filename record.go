@@ -1,0 +1,49 @@
+package kafkaworker
+
+import (
+	"context"
+	"time"
+)
+
+// Header is a Kafka record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one Kafka record handed to a Handler. The handler may keep it
+// and its slices after returning; the consumer does not reuse them.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte // nil when the record has no key
+	Value     []byte
+	Headers   []Header
+	Timestamp time.Time
+	// Attempt is 1 on first delivery and grows with each retry.
+	Attempt int
+}
+
+// A Handler processes records. Handle may be called from many goroutines at
+// once, up to Config.MaxProcCount, for records of the same partition too
+// (unless Config.Ordering says otherwise).
+//
+// Returning nil marks the record done; its offset is committed once every
+// earlier record of its partition is done. Returning an error retries it,
+// with backoff, up to Config.MaxRetries times; then Config.FailurePolicy
+// applies. A panic is recovered and treated as an error.
+//
+// ctx is cancelled when the record's partition is taken away, or when a
+// shutdown outlasts Config.ShutdownTimeout; a handler that sees it end
+// should return promptly: its record is then processed again by whoever
+// owns the partition next.
+type Handler interface {
+	Handle(ctx context.Context, r *Record) error
+}
+
+// HandlerFunc adapts an ordinary function to a Handler.
+type HandlerFunc func(ctx context.Context, r *Record) error
+
+// Handle calls f(ctx, r).
+func (f HandlerFunc) Handle(ctx context.Context, r *Record) error { return f(ctx, r) }

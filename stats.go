@@ -1,0 +1,70 @@
+package kafkaworker
+
+import "time"
+
+// Stats is a snapshot of a Consumer, for metrics and health checks.
+type Stats struct {
+	Processed      uint64 // records whose handler returned nil
+	Failed         uint64 // records whose retries were used up
+	Retried        uint64 // retries scheduled
+	Skipped        uint64 // failed records let go by the skip policy
+	DeadLettered   uint64 // failed records produced to the dead-letter topic
+	Commits        uint64 // successful commit requests
+	CommitErrors   uint64 // failed commit requests (retried)
+	Assigned       uint64 // partitions assigned, over all rebalances
+	Revoked        uint64 // partitions revoked
+	Lost           uint64 // partitions lost without a revoke
+	RevokeTimeouts uint64 // revoked partitions given up with handlers still running
+	InFlight       int    // handler calls running now
+	PeakInFlight   int    // most handler calls ever running at once
+	Buffered       int    // records fetched and not finished
+	Partitions     []PartitionStats
+}
+
+// PartitionStats describes one partition the consumer owns.
+type PartitionStats struct {
+	Topic     string
+	Partition int32
+	// Epoch numbers the assignment; it grows each time the partition is
+	// assigned to this consumer again.
+	Epoch uint64
+	// Committed is the last offset committed (-1: none yet); Committable
+	// is what the next commit would carry.
+	Committed, Committable int64
+	// HighestFetched is the newest offset fetched (-1: none yet).
+	HighestFetched int64
+	// Span is the number of offsets the window tracks: from the commit
+	// point to the newest fetched record.
+	Span int64
+	// Pending counts fetched records not finished; InFlight those whose
+	// handler is running.
+	Pending, InFlight int
+	// OldestInFlight is how long the longest-running handler call has run.
+	OldestInFlight time.Duration
+	// Paused reports whether fetching is paused because the window is full.
+	Paused bool
+}
+
+// Stats returns a snapshot. It is cheap enough to call on every scrape.
+func (c *Consumer) Stats() Stats {
+	s := c.eng.Stats()
+	out := Stats{
+		Processed: s.Processed, Failed: s.Failed, Retried: s.Retried, Skipped: s.Skipped,
+		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
+		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
+		InFlight: s.InFlight, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
+		Partitions: make([]PartitionStats, len(s.Partitions)),
+	}
+	for i, p := range s.Partitions {
+		out.Partitions[i] = PartitionStats{
+			Topic: p.Topic, Partition: p.Partition, Epoch: p.Epoch,
+			Committed: p.Committed, Committable: p.Committable, HighestFetched: p.HighestFetched,
+			Span: p.Span, Pending: p.Pending, InFlight: p.InFlight,
+			OldestInFlight: p.OldestInFlight, Paused: p.Paused,
+		}
+	}
+	return out
+}
+
+// Config returns the consumer's configuration with defaults applied.
+func (c *Consumer) Config() Config { return c.cfg }
