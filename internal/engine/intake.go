@@ -44,6 +44,12 @@ func (e *Engine[R]) Add(recs []Fetched[R]) int {
 			e.counters.Dropped++
 			continue
 		}
+		if p.win.Next() < 0 {
+			// The first record is where the group's committed offset (or
+			// the reset policy) placed us: there is nothing to commit
+			// until a record finishes.
+			p.committed = f.Offset
+		}
 		if err := p.win.Add(f.Offset); err != nil {
 			// A fetch that went back (it should not happen): the window
 			// already tracks this offset, so processing it would be a

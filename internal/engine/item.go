@@ -95,7 +95,7 @@ type partition[R any] struct {
 	ctx       context.Context // handlers' context; cancelled when dropped
 	cancel    context.CancelFunc
 	win       window.Window
-	committed int64 // last offset committed; -1 before the first commit
+	committed int64 // last offset committed, or where consumption started; -1 before any record
 	running   list[R]
 	keys      map[string]*chain[R] // ByKey
 	serial    *chain[R]            // ByPartition
