@@ -1,0 +1,184 @@
+// Package testkafka gives tests a Kafka cluster: the real broker named by
+// KAFKA_BOOTSTRAP_SERVERS when it is set (the project's scripts/kafka starts
+// one), otherwise an in-process kfake cluster. The same test code runs on
+// both tiers; each test gets its own uniquely named topics and groups, and
+// deletes its topics when it ends.
+package testkafka
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// EnvBootstrap names the environment variable that selects the real tier.
+const EnvBootstrap = "KAFKA_BOOTSTRAP_SERVERS"
+
+// Cluster is a cluster for one test.
+type Cluster struct {
+	Seeds string // comma-separated bootstrap servers
+	Real  bool   // a real broker rather than kfake
+	adm   *kadm.Client
+	cl    *kgo.Client
+}
+
+var seq atomic.Int64
+
+// Start returns the test's cluster; everything it starts is stopped by
+// t.Cleanup.
+func Start(t testing.TB, opts ...kfake.Opt) *Cluster {
+	t.Helper()
+	c := &Cluster{Seeds: os.Getenv(EnvBootstrap)}
+	if c.Seeds != "" && len(opts) == 0 {
+		c.Real = true
+	} else {
+		fake, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+		if err != nil {
+			t.Fatalf("kfake: %v", err)
+		}
+		t.Cleanup(fake.Close)
+		c.Seeds = strings.Join(fake.ListenAddrs(), ",")
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(c.Seeds, ",")...),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	c.cl, c.adm = cl, kadm.NewClient(cl)
+	return c
+}
+
+// Tier names the tier, for test output.
+func (c *Cluster) Tier() string {
+	if c.Real {
+		return "kafka"
+	}
+	return "kfake"
+}
+
+// Client is an admin-capable client of the cluster, for producing and
+// reading offsets independently of the code under test.
+func (c *Cluster) Client() *kgo.Client { return c.cl }
+
+// Admin wraps Client.
+func (c *Cluster) Admin() *kadm.Client { return c.adm }
+
+// Name returns a unique name with prefix, for topics and groups.
+func (c *Cluster) Name(t testing.TB, prefix string) string {
+	clean := strings.NewReplacer("/", "-", " ", "-", "#", "-").Replace(t.Name())
+	if len(clean) > 60 {
+		clean = clean[:60]
+	}
+	return fmt.Sprintf("%s-%s-%d-%d", prefix, clean, time.Now().UnixNano()%1e9, seq.Add(1))
+}
+
+// Topic creates a uniquely named topic and deletes it when the test ends.
+func (c *Cluster) Topic(t testing.TB, partitions int32) string {
+	t.Helper()
+	name := c.Name(t, "t")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := c.adm.CreateTopic(ctx, partitions, 1, nil, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("creating topic %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = c.adm.DeleteTopics(ctx, name)
+	})
+	// The real broker creates partitions asynchronously: wait until
+	// every partition has a leader.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		td, err := c.adm.ListTopics(ctx, name)
+		if err == nil && td[name].Err == nil && len(td[name].Partitions) == int(partitions) {
+			ready := true
+			for _, p := range td[name].Partitions {
+				ready = ready && p.Leader >= 0 && p.Err == nil
+			}
+			if ready {
+				return name
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topic %s not ready: %v", name, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Produce writes n records to topic, record i with key key(i) (nil key
+// function: no keys) and an 8-byte big-endian i as value, spread over
+// partitions by the key hash (or round robin without keys). It returns once
+// all are acknowledged.
+func (c *Cluster) Produce(t testing.TB, topic string, n int, key func(i int) []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const chunk = 10000
+	for start := 0; start < n; start += chunk {
+		recs := make([]*kgo.Record, 0, chunk)
+		for i := start; i < min(start+chunk, n); i++ {
+			r := &kgo.Record{Topic: topic, Value: binary.BigEndian.AppendUint64(nil, uint64(i))}
+			if key != nil {
+				r.Key = key(i)
+			} else {
+				r.Partition = -1
+			}
+			recs = append(recs, r)
+		}
+		if err := c.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatalf("producing to %s: %v", topic, err)
+		}
+	}
+}
+
+// Seq decodes a value written by Produce.
+func Seq(value []byte) uint64 { return binary.BigEndian.Uint64(value) }
+
+// EndOffsets returns each partition's end offset.
+func (c *Cluster) EndOffsets(t testing.TB, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := c.adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
+
+// Committed returns the group's committed offsets for topic, read by the
+// cluster's own client (independent of the consumer under test).
+func (c *Cluster) Committed(t testing.TB, group, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	offs, err := c.adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatalf("committed offsets of %s: %v", group, err)
+	}
+	out := map[int32]int64{}
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic && o.Err == nil {
+			out[o.Partition] = o.At
+		}
+	})
+	return out
+}
