@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -211,7 +212,7 @@ func (c *Consumer) check(ctx context.Context, cl *kgo.Client) error {
 	if c.cfg.FailurePolicy == DeadLetterPolicy {
 		topics = append(topics, c.cfg.DeadLetterTopic)
 	}
-	if err := kafka.Check(ctx, cl, c.cfg.BootstrapServers, topics...); err != nil {
+	if err := kafka.Check(ctx, cl, c.cfg.BootstrapServers, strings.HasPrefix(strings.ToUpper(c.cfg.SecurityProtocol), "SASL_"), topics...); err != nil {
 		return fmt.Errorf("kafkaworker: start-up check: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 
@@ -22,9 +23,16 @@ var (
 // Check asks the cluster for the topics' metadata, so that a wrong address,
 // wrong credentials or a missing topic is reported at start-up in plain words
 // instead of as endless retries. ctx bounds it.
-func Check(ctx context.Context, cl *kgo.Client, seeds string, topics ...string) error {
+//
+// withSASL says whether the client authenticates: a broker that rejects
+// credentials may just close the connection, which only then means "wrong
+// credentials".
+func Check(ctx context.Context, cl *kgo.Client, seeds string, withSASL bool, topics ...string) error {
 	details, err := kadm.NewClient(cl).ListTopics(ctx, topics...)
 	if err != nil {
+		if withSASL && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+			return fmt.Errorf("%w: %s closed the connection during authentication: %w (check SaslUsername, SaslPassword and SaslMechanism)", ErrAuthentication, seeds, err)
+		}
 		return Explain(err, seeds)
 	}
 	var errs []error
