@@ -1,0 +1,36 @@
+# kafkaworker: the two commands a newcomer needs are `make demo` and `make test`.
+GO          ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: demo test test-fast lint bench-go fuzz kafka-start kafka-stop
+
+## demo: the demo on an in-process cluster (nothing to install).
+demo:
+	$(GO) run ./cmd/kafkaworker demo
+
+## test: lint, unit tests, the kfake tier, then the real-broker tier on a
+## broker started (and always stopped) by scripts/kafka.
+test: lint
+	scripts/test.sh all
+
+## test-fast: lint, unit tests and the kfake tier only.
+test-fast: lint
+	scripts/test.sh fast
+
+lint:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## bench-go: the engine's and the window's micro-benchmarks.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/window ./internal/engine
+
+## fuzz: a minute of fuzzing on the offset window.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzWindow -fuzztime 60s ./internal/window
+
+kafka-start:
+	scripts/kafka/kafka.sh start
+kafka-stop:
+	scripts/kafka/kafka.sh stop

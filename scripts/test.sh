@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the test suite in tiers and says how many tests ran on which.
+#   scripts/test.sh fast   unit tests and the kfake tier (every package)
+#   scripts/test.sh all    the same, then the integration tests again on a real
+#                          Kafka broker started by scripts/kafka (always stopped)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-all}
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+GO=${GO:-go}
+
+# tier NAME ARGS...: go test -race -v, with the verdict lines kept and counted.
+tier() {
+	local name=$1; shift
+	local log="$logdir/$name.log" rc=0
+	echo "== tier $name: go test -race $*" >&2
+	"$GO" test -race -count=1 -timeout 20m -v "$@" >"$log" 2>&1 || rc=$?
+	grep -E '^(ok|FAIL|---|panic:|\s+--- FAIL)|^\s+\S+_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' | grep -v -- '--- SKIP' >&2 || true
+	local pass fail skip
+	pass=$(grep -cE '^\s*--- PASS' "$log" || true)
+	fail=$(grep -cE '^\s*--- FAIL' "$log" || true)
+	skip=$(grep -cE '^\s*--- SKIP' "$log" || true)
+	echo "tier $name: $pass passed, $fail failed, $skip skipped" >&2
+	total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail)); total_skip=$((total_skip + skip))
+	if [ $rc -ne 0 ]; then
+		tail -n 60 "$log" >&2
+		failed=1
+	fi
+}
+
+total_pass=0 total_fail=0 total_skip=0 failed=0
+unset KAFKA_BOOTSTRAP_SERVERS
+tier unit+kfake ./...
+
+if [ "$mode" = all ]; then
+	# The packages whose tests take a cluster from internal/testkafka.
+	mapfile -t pkgs < <(grep -rl --include='*_test.go' 'internal/testkafka' . | xargs -n1 dirname | sort -u)
+	started=$(date +%s)
+	if bootstrap=$(scripts/kafka/kafka.sh start); then
+		echo "real broker at $bootstrap, up in $(( $(date +%s) - started ))s" >&2
+		trap 'scripts/kafka/kafka.sh stop >&2 || true; rm -rf "$logdir"' EXIT
+		KAFKA_BOOTSTRAP_SERVERS=$bootstrap tier kafka -p 1 "${pkgs[@]}"
+	else
+		echo "could not start the real broker: the kafka tier did not run" >&2
+		failed=1
+	fi
+fi
+
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+exit $failed
