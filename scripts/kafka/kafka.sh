@@ -18,7 +18,7 @@ CACHE_DIR=${KAFKA_CACHE_DIR:-$HOME/.cache/kafkaworker/kafka}
 STATE_DIR=${KAFKA_STATE_DIR:-/tmp/kafkaworker-kafka}
 LIB_DIR=$CACHE_DIR/lib
 READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-90}
-STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-20}
+STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30} # stop-node: clean shutdown matters, data is kept
 KAFKA_HEAP=${KAFKA_HEAP:--Xmx512m -Xms256m}
 KAFKA_OPTS=${KAFKA_OPTS:-} # extra JVM flags for the brokers only
 # Short-lived CLI JVMs (format, readiness polls, tool): C1 only and serial GC
@@ -53,8 +53,11 @@ fetch() {
 	# Maven runs on a copy in the cache dir so it never writes target/ into the source tree.
 	cp "$HERE/pom.xml" "$CACHE_DIR/pom.xml"
 	rm -rf "$LIB_DIR.tmp"
+	# The sed drops the stray colour-reset codes Debian's Maven 3.8 prints even with -q -B.
+	local esc=$'\033'
 	mvn -q -B -Dstyle.color=never -f "$CACHE_DIR/pom.xml" dependency:copy-dependencies \
-		-DincludeScope=runtime -DoutputDirectory="$LIB_DIR.tmp" >&2 ||
+		-DincludeScope=runtime -DoutputDirectory="$LIB_DIR.tmp" 2>&1 |
+		sed -e "s/$esc\[[0-9;]*m//g" -e '/^$/d' >&2 ||
 		die "Maven could not resolve the jars of $HERE/pom.xml (network to Maven Central? see output above)"
 	# Swap in atomically so an interrupted fetch never leaves a half-filled lib dir.
 	rm -rf "$LIB_DIR"
@@ -117,20 +120,29 @@ check_ports_free() {
 	return 0
 }
 
-# kill_pids PID...: TERM (lets Kafka shut down cleanly), wait bounded, then KILL.
+# kill_pids GRACE PID...: TERM (lets Kafka shut down cleanly), wait GRACE s, then KILL.
 kill_pids() {
+	local grace=$1
+	shift
 	(($# > 0)) || return 0
 	kill -TERM "$@" 2>/dev/null || true
-	local deadline=$((SECONDS + STOP_TIMEOUT)) p alive
+	wait_gone "$grace" "$@" && return 0
+	log "still running after ${grace}s, sending KILL to $*"
+	kill -KILL "$@" 2>/dev/null || true
+	# KILL is quick, but wait for it so the ports are free when we return.
+	wait_gone 5 "$@" || die "pids $* survived KILL"
+}
+
+# wait_gone SECONDS PID...: until none runs. A zombie counts as gone: after a
+# failed start the JVMs are still our children and nobody reaps them yet.
+wait_gone() {
+	local deadline=$((SECONDS + $1)) p alive
+	shift
 	while :; do
-		alive=()
-		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
-		((${#alive[@]} == 0)) && return 0
-		if ((SECONDS >= deadline)); then
-			log "still running after ${STOP_TIMEOUT}s, sending KILL to ${alive[*]}"
-			kill -KILL "${alive[@]}" 2>/dev/null || true
-			return 0
-		fi
+		alive=0
+		for p in "$@"; do [[ $(ps -o stat= -p "$p" 2>/dev/null) =~ ^[^Z] ]] && alive=1; done
+		((alive == 0)) && return 0
+		((SECONDS >= deadline)) && return 1
 		sleep 0.2
 	done
 }
@@ -233,7 +245,7 @@ abort_start() {
 		[[ -f $STATE_DIR/node-$n.pid ]] && pids+=("$(<"$STATE_DIR/node-$n.pid")")
 	done
 	((${#pids[@]} > 0)) && log "start failed: stopping the JVMs it launched (${pids[*]})"
-	kill_pids "${pids[@]}"
+	kill_pids 5 "${pids[@]}"
 	remove_cluster
 }
 
@@ -253,6 +265,7 @@ cmd_start() {
 		esac
 	done
 	[[ $nodes == 1 || $nodes == 3 ]] || die "--nodes must be 1 or 3, not '$nodes'"
+	need java "Install a JDK 17+ (e.g. apt-get install openjdk-17-jdk-headless)."
 	if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port + 10003 > 65535)); then die "bad --port '$port'"; fi
 
 	if load_state; then
@@ -312,7 +325,9 @@ cmd_stop() {
 	local n pids=()
 	for n in $(running_nodes); do pids+=("$(node_pid "$n")"); done
 	((${#pids[@]} > 0)) && log "stopping ${#pids[@]} node(s): pids ${pids[*]}"
-	kill_pids "${pids[@]}"
+	# Short grace: the data is deleted next, and brokers stopping together lose their
+	# controller quorum, so a clean shutdown would mostly wait for nothing.
+	kill_pids 5 "${pids[@]}"
 	remove_cluster
 	log "stopped; removed $DATA_ROOT"
 }
@@ -330,7 +345,7 @@ cmd_stop_node() {
 		return 0
 	}
 	log "stopping node $1 (pid $pid); its data stays in $(node_dir "$1")"
-	kill_pids "$pid"
+	kill_pids "$STOP_TIMEOUT" "$pid"
 	rm -f "$STATE_DIR/node-$1.pid"
 }
 
