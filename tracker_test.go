@@ -1,6 +1,7 @@
 package kafkaworker_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -121,3 +122,5 @@ func baseConfig(cl *testkafka.Cluster, group, topic string) kafkaworker.Config {
 		RebalanceTimeout:      20 * time.Second,
 	}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -23,6 +23,14 @@ import (
 // EnvBootstrap names the environment variable that selects the real tier.
 const EnvBootstrap = "KAFKA_BOOTSTRAP_SERVERS"
 
+// EnvCluster3 names the bootstrap servers of the 3-node cluster for failover
+// tests, and EnvCluster3State the state dir scripts/kafka/kafka.sh keeps for
+// it (so that tests can stop and start one node).
+const (
+	EnvCluster3      = "KAFKA_CLUSTER3_BOOTSTRAP"
+	EnvCluster3State = "KAFKA_CLUSTER3_STATE_DIR"
+)
+
 // Cluster is a cluster for one test.
 type Cluster struct {
 	Seeds string // comma-separated bootstrap servers
@@ -34,10 +42,25 @@ type Cluster struct {
 var seq atomic.Int64
 
 // Start returns the test's cluster; everything it starts is stopped by
-// t.Cleanup.
+// t.Cleanup. With kfake options it is always an in-process cluster.
 func Start(t testing.TB, opts ...kfake.Opt) *Cluster {
 	t.Helper()
-	c := &Cluster{Seeds: os.Getenv(EnvBootstrap)}
+	return start(t, os.Getenv(EnvBootstrap), opts...)
+}
+
+// StartCluster3 returns the real 3-node cluster, skipping the test when the
+// suite did not start one.
+func StartCluster3(t testing.TB) *Cluster {
+	t.Helper()
+	seeds := os.Getenv(EnvCluster3)
+	if seeds == "" {
+		t.Skipf("needs the 3-node cluster (%s): make test starts it", EnvCluster3)
+	}
+	return start(t, seeds)
+}
+
+func start(t testing.TB, seeds string, opts ...kfake.Opt) *Cluster {
+	c := &Cluster{Seeds: seeds}
 	if c.Seeds != "" && len(opts) == 0 {
 		c.Real = true
 	} else {
@@ -85,10 +108,16 @@ func (c *Cluster) Name(t testing.TB, prefix string) string {
 // Topic creates a uniquely named topic and deletes it when the test ends.
 func (c *Cluster) Topic(t testing.TB, partitions int32) string {
 	t.Helper()
+	return c.TopicRF(t, partitions, 1, nil)
+}
+
+// TopicRF is Topic with a replication factor and topic configs.
+func (c *Cluster) TopicRF(t testing.TB, partitions int32, rf int16, configs map[string]*string) string {
+	t.Helper()
 	name := c.Name(t, "t")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := c.adm.CreateTopic(ctx, partitions, 1, nil, name)
+	resp, err := c.adm.CreateTopic(ctx, partitions, rf, configs, name)
 	if err == nil {
 		err = resp.Err
 	}

@@ -1,0 +1,131 @@
+package kafkaworker_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/internal/testkafka"
+)
+
+// The crash test runs a consumer in a child process (this test binary, run
+// again with KW_CRASH_CHILD set), which prints "partition offset" for each
+// record it finished; the parent kills it with SIGKILL mid-stream, so no
+// final commit happens, then finishes the topic with a consumer of its own.
+// Nothing may be lost; duplicates are what the child finished after its last
+// commit, counted and bounded by what was finished or in flight at the kill.
+func TestCrashHelperProcess(t *testing.T) {
+	if os.Getenv("KW_CRASH_CHILD") == "" {
+		t.Skip("helper process for TestKilledConsumerLosesNothing")
+	}
+	cfg := kafkaworker.Config{
+		BootstrapServers: os.Getenv("KW_CRASH_SEEDS"), GroupID: os.Getenv("KW_CRASH_GROUP"),
+		Topic: os.Getenv("KW_CRASH_TOPIC"), MaxProcCount: 32, MaxMsgCountBeforeCommit: 500,
+		CommitIntervalSeconds: 1,
+		// Short, so that the survivor gets the partitions soon after the kill.
+		SessionTimeout: 6 * time.Second, RevokeTimeout: 5 * time.Second,
+	}
+	out := bufio.NewWriter(os.Stdout)
+	lines := make(chan string, 1024)
+	h := kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+		time.Sleep(100 * time.Microsecond) // simulated work
+		lines <- fmt.Sprintf("%d %d", r.Partition, r.Offset)
+		return nil
+	})
+	go func() {
+		for l := range lines {
+			out.WriteString(l + "\n")
+			out.Flush()
+		}
+	}()
+	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Run(context.Background()) // runs until killed
+}
+
+func TestKilledConsumerLosesNothing(t *testing.T) {
+	cl := testkafka.Start(t)
+	topic, group := cl.Topic(t, 6), cl.Name(t, "g")
+	const n = 40000
+	cl.Produce(t, topic, n, nil)
+	ends := cl.EndOffsets(t, topic)
+	tr := newTracker()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "KW_CRASH_CHILD=1", "KW_CRASH_SEEDS="+cl.Seeds,
+		"KW_CRASH_GROUP="+group, "KW_CRASH_TOPIC="+topic)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	childDone := 0
+	sc := bufio.NewScanner(stdout)
+	for childDone < n/3 && sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		p, _ := strconv.Atoi(f[0])
+		o, _ := strconv.ParseInt(f[1], 10, 64)
+		tr.mark(&kafkaworker.Record{Partition: int32(p), Offset: o})
+		childDone++
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if childDone < n/3 {
+		t.Fatalf("child processed only %d records before exiting", childDone)
+	}
+	committedAtKill := cl.Committed(t, group, topic)
+	var committed int64
+	for _, o := range committedAtKill {
+		committed += o
+	}
+
+	// A new member finishes the topic from the committed offsets.
+	cfg := baseConfig(cl, group, topic)
+	c, err := kafkaworker.New(cfg, kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+		tr.mark(r)
+		return nil
+	}), kafkaworker.WithLogger(testLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runConsumer(t, c)
+	waitUntil(t, 90*time.Second, "nothing lost", func() bool {
+		lost, _, _ := tr.check(ends)
+		return lost == 0
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	lost, dup, first := tr.check(ends)
+	// Every duplicate is a record the child reported done beyond the
+	// committed offsets: at most what it finished after its last commit.
+	maxDup := int64(childDone) - committed
+	t.Logf("tier %s: child finished %d, committed %d at the kill; duplicates %d (bound %d)",
+		cl.Tier(), childDone, committed, dup, maxDup)
+	if lost != 0 {
+		t.Fatalf("lost %d (first %s)", lost, first)
+	}
+	if int64(dup) > maxDup {
+		t.Fatalf("%d duplicates, more than the %d finished but uncommitted at the kill", dup, maxDup)
+	}
+	if !committedAll(t, cl, group, topic, ends) {
+		t.Fatalf("committed %v, want %v", cl.Committed(t, group, topic), ends)
+	}
+}
