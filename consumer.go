@@ -77,6 +77,7 @@ func (c *Consumer) engineConfig() engine.Config {
 		BackoffMax:      cfg.RetryBackoffMax,
 		RevokeTimeout:   cfg.RevokeTimeout,
 		Logger:          c.log,
+		Permanent:       IsPermanent,
 	}
 	switch cfg.Ordering {
 	case KeyOrdered:
@@ -190,7 +191,7 @@ func (c *Consumer) newClient() (*kgo.Client, error) {
 		ClientID:         c.cfg.ClientID,
 		SessionTimeout:   c.cfg.SessionTimeout,
 		RebalanceTimeout: c.cfg.RebalanceTimeout,
-		ResetToLatest:    c.cfg.AutoOffsetReset == "latest",
+		ResetToLatest:    strings.EqualFold(c.cfg.AutoOffsetReset, "latest"),
 		TLS:              tlsCfg,
 		SASL:             mech,
 		Logger:           c.log,

@@ -64,3 +64,28 @@ var (
 
 // PanicError is a handler panic turned into an error, with its stack.
 type PanicError = engine.PanicError
+
+// Permanent marks err as not worth retrying: the record skips its remaining
+// retries and Config.FailurePolicy applies at once. Use it for records that
+// are wrong in themselves (unparseable, rejected by validation), where a
+// retry only delays the dead letter. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string   { return e.err.Error() }
+func (e *permanentError) Unwrap() error   { return e.err }
+func (e *permanentError) Permanent() bool { return true }
+
+// IsPermanent reports whether err, or an error it wraps, has a method
+// Permanent() bool that returns true: errors made by Permanent, and any
+// error type of your own that says so (as net.Error says Timeout).
+func IsPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}

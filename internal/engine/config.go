@@ -47,4 +47,7 @@ type Config struct {
 	Policy          Policy
 	RevokeTimeout   time.Duration
 	Logger          *slog.Logger
+	// Permanent reports whether an error is not worth retrying; nil: none
+	// is.
+	Permanent func(error) bool
 }

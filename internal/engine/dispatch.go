@@ -82,7 +82,7 @@ func (e *Engine[R]) run(it *item[R]) (outcome, error) {
 		return succeeded, nil
 	case ctx.Err() != nil:
 		return abandoned, err
-	case it.attempt <= e.cfg.MaxRetries:
+	case it.attempt <= e.cfg.MaxRetries && (e.cfg.Permanent == nil || !e.cfg.Permanent(err)):
 		return retry, err
 	}
 	switch e.cfg.Policy {

@@ -201,3 +201,28 @@ func TestRetryingRecordDoesNotBlockOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPermanentErrorSkipsRetries(t *testing.T) {
+	cfg := testConfig()
+	cfg.Policy = Skip
+	cfg.MaxRetries = 5
+	errPerm := errors.New("permanent")
+	cfg.Permanent = func(err error) bool { return errors.Is(err, errPerm) }
+	var calls atomic.Int32
+	h := func(ctx context.Context, r rec, _ int) error {
+		calls.Add(1)
+		return errPerm
+	}
+	e := New(cfg, h, &fakeCommits{}, nil, nil)
+	tp := TP{"t", 0}
+	e.Assign([]TP{tp})
+	e.Start()
+	feed(e, tp, 0, 1, nil)
+	waitFor(t, "skipped", func() bool { return e.Stats().Skipped == 1 })
+	if err := shutdown(t, e); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("a permanent error was tried %d times, want once", calls.Load())
+	}
+}
