@@ -1,0 +1,129 @@
+package admin
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kafkaworker/kafkaworker"
+)
+
+const namespace = "kafkaworker"
+
+// metric is one consumer-wide series and how to read it from a snapshot.
+type metric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(*kafkaworker.Stats) float64
+}
+
+// partitionMetric is one per-partition series. ok is false when the value
+// is not known yet (an offset before the first record): the series is then
+// left out rather than exported as -1, which would break rate() and deltas.
+type partitionMetric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(*kafkaworker.PartitionStats) (v float64, ok bool)
+}
+
+// collector exports Consumer.Stats as Prometheus metrics. It reads one
+// snapshot per scrape, so all series of a scrape agree with each other, and
+// costs nothing between scrapes. It is safe for concurrent use.
+type collector struct {
+	c          *kafkaworker.Consumer
+	metrics    []metric
+	partitions []partitionMetric
+}
+
+func newCollector(c *kafkaworker.Consumer) *collector {
+	cfg := c.Config()
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+	}
+	counter := func(name, help string, v func(*kafkaworker.Stats) uint64) metric {
+		return metric{desc(name, help), prometheus.CounterValue, func(s *kafkaworker.Stats) float64 { return float64(v(s)) }}
+	}
+	gauge := func(name, help string, v func(*kafkaworker.Stats) int) metric {
+		return metric{desc(name, help), prometheus.GaugeValue, func(s *kafkaworker.Stats) float64 { return float64(v(s)) }}
+	}
+	part := func(name, help string, v func(*kafkaworker.PartitionStats) (float64, bool)) partitionMetric {
+		return partitionMetric{desc("partition_"+name, help, "topic", "partition"), prometheus.GaugeValue, v}
+	}
+	offset := func(o int64) (float64, bool) { return float64(o), o >= 0 }
+	always := func(v float64) (float64, bool) { return v, true }
+
+	return &collector{
+		c: c,
+		metrics: []metric{
+			counter("records_processed_total", "Records whose handler returned nil.", func(s *kafkaworker.Stats) uint64 { return s.Processed }),
+			counter("records_failed_total", "Records whose retries were used up; FailurePolicy then applied.", func(s *kafkaworker.Stats) uint64 { return s.Failed }),
+			counter("retries_total", "Retries scheduled after a handler error.", func(s *kafkaworker.Stats) uint64 { return s.Retried }),
+			counter("records_skipped_total", "Failed records let go by the skip policy.", func(s *kafkaworker.Stats) uint64 { return s.Skipped }),
+			counter("records_dead_lettered_total", "Failed records produced to the dead-letter topic.", func(s *kafkaworker.Stats) uint64 { return s.DeadLettered }),
+			counter("commits_total", "Successful offset commit requests.", func(s *kafkaworker.Stats) uint64 { return s.Commits }),
+			counter("commit_errors_total", "Failed offset commit requests; they are retried.", func(s *kafkaworker.Stats) uint64 { return s.CommitErrors }),
+			counter("partitions_assigned_total", "Partitions assigned to this consumer, over all rebalances.", func(s *kafkaworker.Stats) uint64 { return s.Assigned }),
+			counter("partitions_revoked_total", "Partitions revoked from this consumer.", func(s *kafkaworker.Stats) uint64 { return s.Revoked }),
+			counter("partitions_lost_total", "Partitions lost without a revoke (session expired); their uncommitted work is redone elsewhere.", func(s *kafkaworker.Stats) uint64 { return s.Lost }),
+			counter("revoke_timeouts_total", "Revoked partitions given up with handlers still running after RevokeTimeout.", func(s *kafkaworker.Stats) uint64 { return s.RevokeTimeouts }),
+			gauge("in_flight", "Handler calls running now; at most max_proc_count.", func(s *kafkaworker.Stats) int { return s.InFlight }),
+			gauge("peak_in_flight", "Most handler calls ever running at once.", func(s *kafkaworker.Stats) int { return s.PeakInFlight }),
+			gauge("buffered_records", "Records fetched and not finished; at most max_buffered_records.", func(s *kafkaworker.Stats) int { return s.Buffered }),
+			gauge("partitions_owned", "Partitions this consumer owns now.", func(s *kafkaworker.Stats) int { return len(s.Partitions) }),
+			// The limits, so that dashboards can show saturation as a
+			// ratio without knowing the configuration.
+			gauge("max_proc_count", "Configured MaxProcCount: the bound on in_flight.", func(*kafkaworker.Stats) int { return cfg.MaxProcCount }),
+			gauge("max_buffered_records", "Configured MaxBufferedRecords: the bound on buffered_records.", func(*kafkaworker.Stats) int { return cfg.MaxBufferedRecords }),
+		},
+		partitions: []partitionMetric{
+			part("committed_offset", "Last offset committed: where a new owner would resume.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) { return offset(p.Committed) }),
+			part("committable_offset", "Offset the next commit would carry: every record below it is done.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) { return offset(p.Committable) }),
+			part("highest_fetched_offset", "Newest offset fetched.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) { return offset(p.HighestFetched) }),
+			part("window_lag_records", "Offsets from the commit point to the newest fetched record: lag inside the consumer, not against the log end.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) { return always(float64(p.Span)) }),
+			part("pending_records", "Fetched records not finished.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) { return always(float64(p.Pending)) }),
+			part("in_flight", "Handler calls running for this partition.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) { return always(float64(p.InFlight)) }),
+			part("oldest_in_flight_seconds", "Age of the longest-running handler call; 0 when none runs.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) { return always(p.OldestInFlight.Seconds()) }),
+			part("paused", "1 while fetching is paused because the partition's window is full.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) {
+					if p.Paused {
+						return 1, true
+					}
+					return 0, true
+				}),
+		},
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.metrics {
+		ch <- m.desc
+	}
+	for _, m := range c.partitions {
+		ch <- m.desc
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.c.Stats()
+	for _, m := range c.metrics {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(&s))
+	}
+	for i := range s.Partitions {
+		p := &s.Partitions[i]
+		part := strconv.FormatInt(int64(p.Partition), 10)
+		for _, m := range c.partitions {
+			if v, ok := m.value(p); ok {
+				ch <- prometheus.MustNewConstMetric(m.desc, m.kind, v, p.Topic, part)
+			}
+		}
+	}
+}
