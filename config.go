@@ -77,14 +77,14 @@ type Config struct {
 	Ordering Ordering
 	// MaxBufferedRecords bounds records fetched but not finished, across
 	// all partitions: the consumer's memory bound. When it is reached,
-	// fetching waits. Default max(8×MaxProcCount, 4×PartitionWindow).
+	// fetching waits. Default 4×PartitionWindow.
 	MaxBufferedRecords int
 	// PartitionWindow bounds, per partition, the offsets between the
 	// commit point and the newest fetched record. A partition whose window
 	// is full is paused (PauseFetchPartitions) until it falls to 3/4, so a
 	// stuck record holds back only its own partition. Fetches may carry a
 	// partition up to one poll (at most PartitionWindow records) past it.
-	// Default max(2×MaxProcCount, 512).
+	// Default max(4×MaxProcCount, 1024).
 	PartitionWindow int
 
 	// MaxRetries is how many times a failed record is retried after its
@@ -172,8 +172,8 @@ func (c Config) WithDefaults() Config {
 	setInt(&c.MaxMsgCountBeforeCommit, DefaultMaxMsgCountBeforeCommit)
 	setInt(&c.CommitIntervalSeconds, DefaultCommitIntervalSeconds)
 	if c.MaxProcCount > 0 {
-		setInt(&c.PartitionWindow, max(2*c.MaxProcCount, 512))
-		setInt(&c.MaxBufferedRecords, max(8*c.MaxProcCount, 4*c.PartitionWindow))
+		setInt(&c.PartitionWindow, max(4*c.MaxProcCount, 1024))
+		setInt(&c.MaxBufferedRecords, 4*c.PartitionWindow)
 	}
 	setInt(&c.MaxRetries, DefaultMaxRetries)
 	setDur(&c.RetryBackoffMin, DefaultRetryBackoffMin)

@@ -19,15 +19,17 @@ import (
 // MaxProcCount records at once and committing offsets in order. Create it
 // with New and run it once with Run. Its methods are safe for concurrent use.
 type Consumer struct {
-	cfg     Config
-	handler Handler
-	log     *slog.Logger
-	extra   []kgo.Opt
-	eng     *engine.Engine[*Record]
-	ran     atomic.Bool
-	client  atomic.Pointer[kgo.Client]
-	fatal   context.CancelCauseFunc // cancels Run's fetch loop; set before the engine runs
-	checkTO time.Duration
+	cfg      Config
+	handler  Handler
+	log      *slog.Logger
+	extra    []kgo.Opt
+	eng      *engine.Engine[*Record]
+	ran      atomic.Bool
+	running  atomic.Bool
+	onCommit func(time.Duration, int, error)
+	client   atomic.Pointer[kgo.Client]
+	fatal    context.CancelCauseFunc // cancels Run's fetch loop; set before the engine runs
+	checkTO  time.Duration
 }
 
 // Option customises a Consumer beyond its Config.
@@ -41,6 +43,13 @@ func WithLogger(l *slog.Logger) Option { return func(c *Consumer) { c.log = l } 
 // guarantees (auto-commit) are overridden.
 func WithClientOptions(opts ...kgo.Opt) Option {
 	return func(c *Consumer) { c.extra = append(c.extra, opts...) }
+}
+
+// WithCommitObserver registers f to be told of every commit request: its
+// duration, how many partitions it carried and its error (for a latency
+// histogram). f runs on the committing goroutine and must be quick.
+func WithCommitObserver(f func(d time.Duration, partitions int, err error)) Option {
+	return func(c *Consumer) { c.onCommit = f }
 }
 
 // WithStartupTimeout bounds the start-up check that the brokers answer, the
@@ -78,6 +87,7 @@ func (c *Consumer) engineConfig() engine.Config {
 		RevokeTimeout:   cfg.RevokeTimeout,
 		Logger:          c.log,
 		Permanent:       IsPermanent,
+		OnCommit:        c.onCommit,
 	}
 	switch cfg.Ordering {
 	case KeyOrdered:
@@ -152,9 +162,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return err
 	}
 	c.eng.Start()
+	c.running.Store(true)
 	c.log.Info("kafkaworker consuming", "topics", c.cfg.AllTopics(), "group", c.cfg.GroupID,
 		"max_proc_count", c.cfg.MaxProcCount, "ordering", c.cfg.Ordering)
 	c.fetchLoop(runCtx)
+	c.running.Store(false)
 
 	c.log.Info("kafkaworker shutting down", "in_flight", c.eng.Stats().InFlight)
 	base := context.WithoutCancel(ctx)
@@ -227,6 +239,7 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 	cl := c.client.Load()
 	window := c.cfg.PartitionWindow
 	batch := make([]engine.Fetched[*Record], 0, 256)
+	var marks []engine.Watermark
 	for {
 		room, err := c.eng.WaitRoom(ctx)
 		if err != nil {
@@ -261,6 +274,15 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 		c.eng.Add(batch)
 		clear(batch)
 		batch = batch[:0]
+		marks = marks[:0]
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) > 0 {
+				marks = append(marks, engine.Watermark{TP: engine.TP{Topic: p.Topic, Partition: p.Partition}, High: p.HighWatermark})
+			}
+		})
+		if len(marks) > 0 {
+			c.eng.SetWatermarks(marks)
+		}
 		cl.AllowRebalance()
 		if ctx.Err() != nil {
 			return

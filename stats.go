@@ -15,6 +15,8 @@ type Stats struct {
 	Revoked        uint64 // partitions revoked
 	Lost           uint64 // partitions lost without a revoke
 	RevokeTimeouts uint64 // revoked partitions given up with handlers still running
+	Joins          uint64 // times this member joined (or rejoined) its group
+	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now
 	PeakInFlight   int    // most handler calls ever running at once
 	Buffered       int    // records fetched and not finished
@@ -33,6 +35,10 @@ type PartitionStats struct {
 	Committed, Committable int64
 	// HighestFetched is the newest offset fetched (-1: none yet).
 	HighestFetched int64
+	// HighWatermark is the partition's log end offset at the last fetch
+	// (-1: unknown), and Lag is HighWatermark minus Committed: the records
+	// a crash now would leave to process again or still to process.
+	HighWatermark, Lag int64
 	// Span is the number of offsets the window tracks: from the commit
 	// point to the newest fetched record.
 	Span int64
@@ -52,6 +58,7 @@ func (c *Consumer) Stats() Stats {
 		Processed: s.Processed, Failed: s.Failed, Retried: s.Retried, Skipped: s.Skipped,
 		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
+		Joins: s.Joins, Running: c.running.Load(),
 		InFlight: s.InFlight, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
 	}
@@ -59,8 +66,12 @@ func (c *Consumer) Stats() Stats {
 		out.Partitions[i] = PartitionStats{
 			Topic: p.Topic, Partition: p.Partition, Epoch: p.Epoch,
 			Committed: p.Committed, Committable: p.Committable, HighestFetched: p.HighestFetched,
+			HighWatermark: p.HighWatermark, Lag: -1,
 			Span: p.Span, Pending: p.Pending, InFlight: p.InFlight,
 			OldestInFlight: p.OldestInFlight, Paused: p.Paused,
+		}
+		if p.HighWatermark >= 0 && p.Committed >= 0 {
+			out.Partitions[i].Lag = max(p.HighWatermark-p.Committed, 0)
 		}
 	}
 	return out

@@ -66,6 +66,7 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c, err := kafkaworker.New(s.Kafka, h,
 		kafkaworker.WithLogger(log),
 		kafkaworker.WithClientOptions(kgo.WithHooks(metrics)),
+		kafkaworker.WithCommitObserver(newCommitObserver(reg)),
 		kafkaworker.WithStartupTimeout(s.Service.StartupTimeout))
 	if err != nil {
 		// Load ran Validate already; New can only disagree if they drift.

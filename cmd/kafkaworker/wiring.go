@@ -33,3 +33,8 @@ type adminServer interface {
 func newAdmin(addr string, c *kafkaworker.Consumer, reg *prometheus.Registry, stall time.Duration, log *slog.Logger) adminServer {
 	return admin.New(addr, c, reg, stall, log)
 }
+
+// newCommitObserver registers the commit latency histogram in reg.
+func newCommitObserver(reg *prometheus.Registry) func(time.Duration, int, error) {
+	return admin.CommitObserver(reg)
+}

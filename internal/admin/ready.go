@@ -32,10 +32,11 @@ func (h *readiness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	// that the detector's memory of commit points stays current.
 	body.Stalled = h.stalls.check(s, time.Now())
 	switch {
-	case len(s.Partitions) == 0 && s.Assigned == 0:
-		// Before the first assignment the consumer has done nothing:
-		// not ready, or a rollout would route on to a member that is
-		// still joining.
+	case !s.Running || s.Joins == 0:
+		// Before the first join the consumer has done nothing: not
+		// ready, or a rollout would move on to a member that is still
+		// joining. A member that joined but owns nothing (more members
+		// than partitions) is ready: it is a standby.
 		body.Status, code = "not_in_group", http.StatusServiceUnavailable
 	case len(body.Stalled) > 0:
 		body.Status, code = "stalled", http.StatusServiceUnavailable

@@ -94,7 +94,11 @@ func (e *Engine[R]) commitParts(ctx context.Context, only []*partition[R]) error
 		return nil
 	}
 
+	start := time.Now()
 	err := e.committer.Commit(ctx, offs)
+	if e.cfg.OnCommit != nil {
+		e.cfg.OnCommit(time.Since(start), len(offs), err)
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -50,4 +50,8 @@ type Config struct {
 	// Permanent reports whether an error is not worth retrying; nil: none
 	// is.
 	Permanent func(error) bool
+	// OnCommit, if not nil, is told of every commit request: how long it
+	// took, how many partitions it carried and its error. It runs on the
+	// committing goroutine and must be quick.
+	OnCommit func(d time.Duration, partitions int, err error)
 }

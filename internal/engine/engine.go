@@ -82,6 +82,7 @@ type Counters struct {
 	Assigned       uint64 // partitions assigned
 	Revoked        uint64 // partitions revoked
 	Lost           uint64 // partitions lost
+	Joins          uint64 // times the group was joined (Assign calls)
 	RevokeTimeouts uint64 // revokes that dropped records still running
 	Dropped        uint64 // records fetched for a partition no longer owned
 	PeakInFlight   int

@@ -6,17 +6,19 @@ import (
 	"time"
 )
 
-// Assign starts tracking newly assigned partitions.
+// Assign starts tracking newly assigned partitions. It is called on every
+// join of the group, with an empty list when nothing new was assigned.
 func (e *Engine[R]) Assign(tps []TP) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.counters.Joins++
 	for _, tp := range tps {
 		if _, ok := e.parts[tp]; ok {
 			continue
 		}
 		e.epoch++
 		ctx, cancel := context.WithCancel(e.handlerCtx)
-		p := &partition[R]{tp: tp, epoch: e.epoch, ctx: ctx, cancel: cancel, committed: -1}
+		p := &partition[R]{tp: tp, epoch: e.epoch, ctx: ctx, cancel: cancel, committed: -1, hwm: -1}
 		if e.cfg.Ordering == ByKey {
 			p.keys = make(map[string]*chain[R])
 		}
@@ -75,6 +77,23 @@ func (e *Engine[R]) Add(recs []Fetched[R]) int {
 		e.cond.Signal()
 	}
 	return kept
+}
+
+// Watermark is a partition's high watermark as a fetch reported it.
+type Watermark struct {
+	TP
+	High int64
+}
+
+// SetWatermarks records the log end offsets the last fetch saw, for lag.
+func (e *Engine[R]) SetWatermarks(ws []Watermark) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, w := range ws {
+		if p := e.parts[w.TP]; p != nil {
+			p.hwm = w.High
+		}
+	}
 }
 
 // chainFor returns the chain a record with key must run in, creating it, or

@@ -100,5 +100,6 @@ type partition[R any] struct {
 	keys      map[string]*chain[R] // ByKey
 	serial    *chain[R]            // ByPartition
 	paused    bool                 // as last applied to the client
+	hwm       int64                // the log's high watermark at the last fetch; -1 unknown
 	drained   chan struct{}        // closed when revoking and nothing runs
 }

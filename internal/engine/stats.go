@@ -13,6 +13,7 @@ type PartitionStats struct {
 	Committed      int64         // last committed offset; -1 before the first commit
 	Committable    int64         // what the next commit would carry; -1 before the first record
 	HighestFetched int64         // -1 before the first record
+	HighWatermark  int64         // the log's end offset at the last fetch; -1 unknown
 	Span           int64         // offsets between the commit point and the newest record
 	Pending        int           // records fetched and not finished
 	InFlight       int           // handler calls running
@@ -40,6 +41,7 @@ func (e *Engine[R]) Stats() Stats {
 			TP: p.tp, Epoch: p.epoch, Committed: p.committed,
 			Committable: p.win.Committable(), HighestFetched: p.win.Next() - 1,
 			Span: p.win.Span(), Pending: p.win.Pending(), InFlight: p.running.n, Paused: p.paused,
+			HighWatermark: p.hwm,
 		}
 		if ps.HighestFetched < -1 {
 			ps.HighestFetched = -1

@@ -51,13 +51,21 @@ func NewClient(o Options) (*kgo.Client, error) {
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.SessionTimeout(o.SessionTimeout),
 		kgo.RebalanceTimeout(o.RebalanceTimeout),
-		// A resumed partition is fetched in the next request; a long
-		// MaxWait would delay it behind a fetch waiting for data.
-		kgo.FetchMaxWait(500 * time.Millisecond),
+		// A resumed partition is fetched in the next request, which can
+		// wait behind one the broker holds for up to MaxWait when the
+		// other partitions have nothing new; the default 5s would stall
+		// it. 100ms costs an idle consumer ten small requests a second.
+		kgo.FetchMaxWait(100 * time.Millisecond),
 		// A missing dead-letter topic must fail the produce, not retry
 		// forever.
 		kgo.UnknownTopicRetries(3),
-		kgo.OnPartitionsAssigned(groupCallback(o.OnAssigned)),
+		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			// Called on every join, even with nothing new: the
+			// engine counts joins.
+			if o.OnAssigned != nil {
+				o.OnAssigned(ctx, TPs(m))
+			}
+		}),
 		kgo.OnPartitionsRevoked(groupCallback(o.OnRevoked)),
 		kgo.OnPartitionsLost(groupCallback(o.OnLost)),
 	}
