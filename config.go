@@ -77,14 +77,16 @@ type Config struct {
 	Ordering Ordering
 	// MaxBufferedRecords bounds records fetched but not finished, across
 	// all partitions: the consumer's memory bound. When it is reached,
-	// fetching waits. Default 4×PartitionWindow.
+	// fetching waits. Default max(16×MaxProcCount, 8192).
 	MaxBufferedRecords int
 	// PartitionWindow bounds, per partition, the offsets between the
-	// commit point and the newest fetched record. A partition whose window
-	// is full is paused (PauseFetchPartitions) until it falls to 3/4, so a
-	// stuck record holds back only its own partition. Fetches may carry a
-	// partition up to one poll (at most PartitionWindow records) past it.
-	// Default max(4×MaxProcCount, 1024).
+	// commit point and the newest fetched record; when MaxBufferedRecords
+	// divided by the partitions owned is smaller, that fair share is the
+	// bound instead, so that slow partitions cannot take the whole buffer.
+	// A partition whose window is full is paused (PauseFetchPartitions)
+	// until it falls to half, so a stuck record holds back only its own
+	// partition. A poll may carry a partition up to one window past it.
+	// Default max(4×MaxProcCount, 2048).
 	PartitionWindow int
 
 	// MaxRetries is how many times a failed record is retried after its
@@ -172,8 +174,8 @@ func (c Config) WithDefaults() Config {
 	setInt(&c.MaxMsgCountBeforeCommit, DefaultMaxMsgCountBeforeCommit)
 	setInt(&c.CommitIntervalSeconds, DefaultCommitIntervalSeconds)
 	if c.MaxProcCount > 0 {
-		setInt(&c.PartitionWindow, max(4*c.MaxProcCount, 1024))
-		setInt(&c.MaxBufferedRecords, 4*c.PartitionWindow)
+		setInt(&c.PartitionWindow, max(4*c.MaxProcCount, 2048))
+		setInt(&c.MaxBufferedRecords, max(16*c.MaxProcCount, 8192))
 	}
 	setInt(&c.MaxRetries, DefaultMaxRetries)
 	setDur(&c.RetryBackoffMin, DefaultRetryBackoffMin)

@@ -237,7 +237,6 @@ func (c *Consumer) check(ctx context.Context, cl *kgo.Client) error {
 // and by polling no more than the engine has room for.
 func (c *Consumer) fetchLoop(ctx context.Context) {
 	cl := c.client.Load()
-	window := c.cfg.PartitionWindow
 	batch := make([]engine.Fetched[*Record], 0, 256)
 	var marks []engine.Watermark
 	for {
@@ -245,7 +244,7 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		pause, resume := c.eng.FetchPlan()
+		pause, resume, pollMax := c.eng.FetchPlan()
 		if len(resume) > 0 {
 			cl.ResumeFetchPartitions(kafka.Map(resume))
 		}
@@ -254,7 +253,7 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 		}
 		pollCtx, cancelPoll := context.WithCancel(ctx)
 		c.eng.SetWaker(cancelPoll)
-		fetches := cl.PollRecords(pollCtx, min(room, window))
+		fetches := cl.PollRecords(pollCtx, min(room, pollMax))
 		c.eng.SetWaker(nil)
 		cancelPoll()
 		if fetches.IsClientClosed() {

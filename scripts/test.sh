@@ -2,7 +2,9 @@
 # Runs the test suite in tiers and says how many tests ran on which.
 #   scripts/test.sh fast   unit tests and the kfake tier (every package)
 #   scripts/test.sh all    the same, then the integration tests again on a real
-#                          Kafka broker started by scripts/kafka (always stopped)
+#                          Kafka broker, then the failover tests on a 3-node
+#                          cluster, both started by scripts/kafka and always
+#                          stopped
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -38,11 +40,26 @@ if [ "$mode" = all ]; then
 	mapfile -t pkgs < <(grep -rl --include='*_test.go' 'internal/testkafka' . | xargs -n1 dirname | sort -u)
 	started=$(date +%s)
 	if bootstrap=$(scripts/kafka/kafka.sh start); then
-		echo "real broker at $bootstrap, up in $(( $(date +%s) - started ))s" >&2
+		echo "real broker at $bootstrap, up in $(($(date +%s) - started))s" >&2
 		trap 'scripts/kafka/kafka.sh stop >&2 || true; rm -rf "$logdir"' EXIT
 		KAFKA_BOOTSTRAP_SERVERS=$bootstrap tier kafka -p 1 "${pkgs[@]}"
+		scripts/kafka/kafka.sh stop >&2
 	else
 		echo "could not start the real broker: the kafka tier did not run" >&2
+		failed=1
+	fi
+
+	# Failover on three nodes, on ports and a state dir of their own. Its
+	# tests stop and restart one node through the same script.
+	export KAFKA_STATE_DIR=${TMPDIR:-/tmp}/kafkaworker-kafka3
+	started=$(date +%s)
+	if bootstrap3=$(scripts/kafka/kafka.sh start --nodes 3 --port 9192); then
+		echo "3-node cluster at $bootstrap3, up in $(($(date +%s) - started))s" >&2
+		trap 'scripts/kafka/kafka.sh stop >&2 || true; rm -rf "$logdir"' EXIT
+		KAFKA_CLUSTER3_BOOTSTRAP=$bootstrap3 KAFKA_CLUSTER3_STATE_DIR=$KAFKA_STATE_DIR \
+			tier kafka-3-nodes -p 1 -run 'Failover' "${pkgs[@]}"
+	else
+		echo "could not start the 3-node cluster: the failover tier did not run" >&2
 		failed=1
 	fi
 fi

@@ -38,7 +38,7 @@ type Config struct {
 	MaxProcCount    int
 	Ordering        Ordering
 	MaxBuffered     int   // records added and not finished, all partitions
-	PartitionWindow int64 // offsets of span after which a partition is paused
+	PartitionWindow int64 // offsets of span after which a partition is paused, at most
 	CommitCount     int
 	CommitInterval  time.Duration
 	MaxRetries      int // retries after the first attempt

@@ -66,6 +66,7 @@ type Engine[R any] struct {
 	waker       context.CancelFunc
 	unpause     []TP // dropped partitions left paused in the client
 	sinceCommit int
+	window      int64 // span at which a partition is paused: see updateWindow
 	fatal       error
 	counters    Counters
 }
@@ -114,6 +115,7 @@ func New[R any](cfg Config, h Handler[R], c Committer, dead DeadLetterFunc[R], o
 	}
 	e.cond.L = &e.mu
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
+	e.updateWindow()
 	return e
 }
 

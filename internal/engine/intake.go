@@ -25,6 +25,7 @@ func (e *Engine[R]) Assign(tps []TP) {
 		e.parts[tp] = p
 		e.counters.Assigned++
 	}
+	e.updateWindow()
 }
 
 // Add hands fetched records to the engine and returns how many it kept.
@@ -194,21 +195,23 @@ func (e *Engine[R]) wake() {
 }
 
 // FetchPlan returns the partitions to pause and to resume so that each
-// partition's window stays within PartitionWindow offsets. The caller applies
-// resume before pause. A partition is resumed once its span falls to 3/4 of
-// the window, so that it does not flap at the edge: every resume costs a
-// refetch.
-func (e *Engine[R]) FetchPlan() (pause, resume []TP) {
+// partition's window stays within its share (see window), and the most
+// records the next poll may bring. The caller applies resume before pause.
+// A partition is resumed once its span falls to half its window, so that it
+// does not flap at the edge: every pause drops what the client had buffered
+// for it, and every resume fetches that again.
+func (e *Engine[R]) FetchPlan() (pause, resume []TP, pollMax int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	resume, e.unpause = e.unpause, nil
+	e.updateWindow()
 	for _, p := range e.parts {
 		if p.state != active {
 			continue
 		}
 		span := p.win.Span()
 		switch {
-		case !p.paused && span >= e.cfg.PartitionWindow:
+		case !p.paused && span >= e.window:
 			p.paused = true
 			pause = append(pause, p.tp)
 		case p.paused && span <= e.resumeSpan():
@@ -216,10 +219,20 @@ func (e *Engine[R]) FetchPlan() (pause, resume []TP) {
 			resume = append(resume, p.tp)
 		}
 	}
-	return pause, resume
+	return pause, resume, int(e.window)
 }
 
-func (e *Engine[R]) resumeSpan() int64 { return e.cfg.PartitionWindow * 3 / 4 }
+// updateWindow sets each partition's window: PartitionWindow, or the
+// partition's fair share of MaxBuffered when that is smaller. Without the
+// share, a few partitions whose records wait (slow ones, or any partition in
+// partition order) would fill the whole buffer, and the others would get
+// nothing to run. Called with mu held.
+func (e *Engine[R]) updateWindow() {
+	share := int64(e.cfg.MaxBuffered) / int64(max(len(e.parts), 1))
+	e.window = max(min(e.cfg.PartitionWindow, share), 1)
+}
+
+func (e *Engine[R]) resumeSpan() int64 { return e.window / 2 }
 
 // Lose forgets partitions that the group took away without a revoke (session
 // lost): their records are no longer ours, so nothing is committed, and

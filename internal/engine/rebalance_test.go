@@ -155,14 +155,14 @@ func TestBackpressureBoundsBufferAndPausesOnlyTheStuckPartition(t *testing.T) {
 		if err != nil {
 			t.Fatalf("WaitRoom: %v (stats %+v)", err, e.Stats())
 		}
-		pause, resume := e.FetchPlan()
+		pause, resume, pollMax := e.FetchPlan()
 		for _, tp := range resume {
 			paused[tp] = false
 		}
 		for _, tp := range pause {
 			paused[tp] = true
 		}
-		n := min(room, int(cfg.PartitionWindow))
+		n := min(room, pollMax)
 		for _, tp := range tps {
 			if paused[tp] || n == 0 || next[tp] >= 100000 {
 				continue

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -27,7 +28,28 @@ var (
 // withSASL says whether the client authenticates: a broker that rejects
 // credentials may just close the connection, which only then means "wrong
 // credentials".
+//
+// A topic reported missing is asked for again for up to missingGrace: a
+// topic created a moment ago may not have reached every broker's metadata
+// yet, and a consumer started right after creating it must not fail.
 func Check(ctx context.Context, cl *kgo.Client, seeds string, withSASL bool, topics ...string) error {
+	deadline := time.Now().Add(missingGrace)
+	for {
+		err := check(ctx, cl, seeds, withSASL, topics)
+		if err == nil || !errors.Is(err, ErrTopicNotFound) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+const missingGrace = 5 * time.Second
+
+func check(ctx context.Context, cl *kgo.Client, seeds string, withSASL bool, topics []string) error {
 	details, err := kadm.NewClient(cl).ListTopics(ctx, topics...)
 	if err != nil {
 		if withSASL && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
