@@ -34,3 +34,22 @@ kafka-start:
 	scripts/kafka/kafka.sh start
 kafka-stop:
 	scripts/kafka/kafka.sh stop
+
+## bench: kwbench on a real broker it starts on port 19092 (and always stops):
+## kafkaworker vs raw franz-go, sarama and the Parallel Consumer; table and
+## charts in bench/results/. BENCH_FLAGS=-quick for a ~3-minute run.
+.PHONY: bench
+bench:
+	cd bench && $(GO) run ./cmd/kwbench $(BENCH_FLAGS)
+
+## chaos: kafkaworker processes on a real 3-node cluster (ports 9292-9294, started
+## and always stopped) under kills, SIGTERMs, joins, leaves, broker restarts and
+## SIGSTOPs; checks no loss, key order, drain. Report in chaos/results/.
+## CHAOS_FLAGS=-seed N replays a fault schedule.
+.PHONY: chaos chaos-short
+chaos:
+	cd chaos && $(GO) run . $(CHAOS_FLAGS)
+
+## chaos-short: the CI preset, 100,000 records, a few minutes.
+chaos-short:
+	cd chaos && $(GO) run . -short $(CHAOS_FLAGS)

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kafkaworker/kafkaworker/bench/contenders"
+	"github.com/kafkaworker/kafkaworker/bench/harness"
+)
+
+// options are the benchmark's flags.
+type options struct {
+	quick      bool
+	records    int64
+	mpcs       []int
+	models     []contenders.Model
+	bootstrap  string
+	script     string
+	port       int
+	stateDir   string
+	java       bool
+	outDir     string
+	cpuIters   int
+	runTimeout time.Duration
+}
+
+func parseOptions(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("kwbench", flag.ContinueOnError)
+	mpcs := fs.String("mpc", "50,200,1000", "MaxProcCount values (comma-separated, ascending)")
+	models := fs.String("models", "0ms,1ms,10ms,cpu", "handler models to run")
+	fs.BoolVar(&o.quick, "quick", false, "a ~3-minute run: 100,000 records and a reduced matrix")
+	fs.Int64Var(&o.records, "records", 0, "records for the 0ms model (default 1,000,000; 100,000 with -quick); cpu and 1ms use 1/5, 10ms 1/10")
+	fs.StringVar(&o.bootstrap, "bootstrap", "", "use this running broker instead of starting one")
+	fs.StringVar(&o.script, "kafka-script", "../scripts/kafka/kafka.sh", "the project's broker script")
+	fs.IntVar(&o.port, "kafka-port", 19092, "client port of the broker kwbench starts (kept off the tests' 9092)")
+	fs.StringVar(&o.stateDir, "kafka-state", "/tmp/kw-bench-kafka", "KAFKA_STATE_DIR of the broker kwbench starts")
+	fs.BoolVar(&o.java, "java", true, "include the Confluent Parallel Consumer (needs java 17 and mvn)")
+	fs.StringVar(&o.outDir, "out", "results", "directory for the table, charts and profile")
+	fs.IntVar(&o.cpuIters, "cpu-iters", contenders.DefaultCPUIters, "SHA-256 rounds per record of the cpu model")
+	fs.DurationVar(&o.runTimeout, "run-timeout", 10*time.Minute, "limit for one contender run")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.records == 0 {
+		o.records = 1_000_000
+		if o.quick {
+			o.records = 100_000
+		}
+	}
+	for _, f := range strings.Split(*mpcs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("-mpc: bad value %q", f)
+		}
+		o.mpcs = append(o.mpcs, n)
+	}
+	for _, f := range strings.Split(*models, ",") {
+		m, err := contenders.ParseModel(strings.TrimSpace(f))
+		if err != nil {
+			return o, err
+		}
+		o.models = append(o.models, m)
+	}
+	return o, nil
+}
+
+// bench runs the whole benchmark. The broker it starts is stopped on every
+// path out, including Ctrl-C.
+func bench(args []string) error {
+	o, err := parseOptions(args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+		return err
+	}
+	var java []string
+	if o.java {
+		if java, err = buildJava(ctx); err != nil {
+			return err
+		}
+	}
+	bootstrap := o.bootstrap
+	if bootstrap == "" {
+		b := harness.Broker{Script: o.script, Port: o.port, StateDir: o.stateDir}
+		logf("starting Kafka on port %d (state %s)", o.port, o.stateDir)
+		if bootstrap, err = b.Start(); err != nil {
+			return err
+		}
+		defer func() {
+			logf("stopping Kafka")
+			if err := b.Stop(); err != nil {
+				logf("stopping Kafka: %v", err)
+			}
+		}()
+	}
+	r := &runner{o: o, bootstrap: bootstrap, java: java, stamp: time.Now().Format("2006-01-02")}
+	if o.quick {
+		r.stamp += "-quick"
+	}
+	if err := r.prepare(ctx); err != nil {
+		return err
+	}
+	runs, err := r.runAll(ctx)
+	if err != nil {
+		return err
+	}
+	return r.write(runs)
+}
+
+// buildJava compiles the Parallel Consumer contender once and returns the
+// command line that runs it.
+func buildJava(ctx context.Context) ([]string, error) {
+	dir, err := filepath.Abs("parallel-consumer")
+	if err != nil {
+		return nil, err
+	}
+	logf("building the Parallel Consumer contender with Maven")
+	cp := filepath.Join(dir, "target", "classpath.txt")
+	cmd := execCommand(ctx, "mvn", "-q", "-B", "-f", filepath.Join(dir, "pom.xml"),
+		"package", "dependency:build-classpath", "-Dmdep.outputFile="+cp)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("mvn: %w\n%s", err, out)
+	}
+	deps, err := os.ReadFile(cp)
+	if err != nil {
+		return nil, err
+	}
+	classpath := filepath.Join(dir, "target", "classes") + string(os.PathListSeparator) + strings.TrimSpace(string(deps))
+	return []string{"java", "-Xmx1g", "-cp", classpath, "kwbench.PcBench"}, nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "kwbench: "+format+"\n", args...)
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s), %s/%s, %s; broker, producer and every contender share them",
+		runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}

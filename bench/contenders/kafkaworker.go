@@ -1,0 +1,47 @@
+package contenders
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/kafkaworker/kafkaworker"
+)
+
+// runKafkaworker runs the library as a user would: defaults everywhere but
+// MaxProcCount and Ordering. When the last record is handled it cancels
+// Run's context; Run then drains, makes its final synchronous commit and
+// leaves the group, and the clock stops when Run returns.
+func runKafkaworker(ctx context.Context, s Spec, t *Tally) error {
+	work := s.Model.Handler(s.CPUIters)
+	h := kafkaworker.HandlerFunc(func(_ context.Context, r *kafkaworker.Record) error {
+		t.Start()
+		work(r.Value)
+		t.Count()
+		return nil
+	})
+	cfg := kafkaworker.Config{
+		BootstrapServers: s.Bootstrap,
+		GroupID:          s.Group,
+		Topic:            s.Topic,
+		MaxProcCount:     s.MPC,
+		Ordering:         kafkaworker.Ordering(s.Ordering),
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(quiet))
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-t.Done():
+			cancel()
+		case <-runCtx.Done():
+		}
+	}()
+	err = c.Run(runCtx)
+	t.Finish()
+	return err
+}
