@@ -219,17 +219,26 @@ func (e *Engine[R]) FetchPlan() (pause, resume []TP, pollMax int) {
 			resume = append(resume, p.tp)
 		}
 	}
-	return pause, resume, int(e.window)
+	// Half a window per poll: one poll alone never fills a partition's
+	// window, which would pause it (dropping what the client buffered for
+	// it) while it is merely busy rather than stuck.
+	return pause, resume, int(max(e.window/2, 1))
 }
 
-// updateWindow sets each partition's window: PartitionWindow, or the
-// partition's fair share of MaxBuffered when that is smaller. Without the
-// share, a few partitions whose records wait (slow ones, or any partition in
-// partition order) would fill the whole buffer, and the others would get
-// nothing to run. Called with mu held.
+// updateWindow sets each partition's window: PartitionWindow, or, in the
+// ordered modes, the partition's fair share of MaxBuffered when that is
+// smaller. There, records wait behind their key or partition, so without
+// the share a few slow partitions would fill the whole buffer with records
+// that cannot run while the others get nothing. Unordered records can all
+// run, so a full buffer there means busy workers, not starved partitions.
+// Called with mu held.
 func (e *Engine[R]) updateWindow() {
-	share := int64(e.cfg.MaxBuffered) / int64(max(len(e.parts), 1))
-	e.window = max(min(e.cfg.PartitionWindow, share), 1)
+	e.window = e.cfg.PartitionWindow
+	if e.cfg.Ordering != Unordered {
+		share := int64(e.cfg.MaxBuffered) / int64(max(len(e.parts), 1))
+		e.window = min(e.window, share)
+	}
+	e.window = max(e.window, 1)
 }
 
 func (e *Engine[R]) resumeSpan() int64 { return e.window / 2 }
