@@ -80,9 +80,10 @@ type Config struct {
 	// fetching waits. Default max(16×MaxProcCount, 8192).
 	MaxBufferedRecords int
 	// PartitionWindow bounds, per partition, the offsets between the
-	// commit point and the newest fetched record; when MaxBufferedRecords
-	// divided by the partitions owned is smaller, that fair share is the
-	// bound instead, so that slow partitions cannot take the whole buffer.
+	// commit point and the newest fetched record. In partition order, when
+	// MaxBufferedRecords divided by the partitions owned is smaller, that
+	// fair share is the bound instead, so that a few partitions cannot take
+	// the whole buffer with records that must wait their turn.
 	// A partition whose window is full is paused (PauseFetchPartitions)
 	// until it falls to half, so a stuck record holds back only its own
 	// partition. A poll may carry a partition up to one window past it.

@@ -225,16 +225,18 @@ func (e *Engine[R]) FetchPlan() (pause, resume []TP, pollMax int) {
 	return pause, resume, int(max(e.window/2, 1))
 }
 
-// updateWindow sets each partition's window: PartitionWindow, or, in the
-// ordered modes, the partition's fair share of MaxBuffered when that is
-// smaller. There, records wait behind their key or partition, so without
-// the share a few slow partitions would fill the whole buffer with records
-// that cannot run while the others get nothing. Unordered records can all
-// run, so a full buffer there means busy workers, not starved partitions.
-// Called with mu held.
+// updateWindow sets each partition's window: PartitionWindow, or, in
+// partition order, the partition's fair share of MaxBuffered when that is
+// smaller. There, a partition's records run one at a time, so without the
+// share a few partitions would fill the whole buffer with records that
+// cannot run yet while the others get nothing. Unordered records can all
+// run, and keyed ones mostly can (keys are many), so a full buffer there
+// means busy workers, not starved partitions; a smaller window would only
+// pause partitions more often, and every pause makes the client fetch again
+// what it had buffered. Called with mu held.
 func (e *Engine[R]) updateWindow() {
 	e.window = e.cfg.PartitionWindow
-	if e.cfg.Ordering != Unordered {
+	if e.cfg.Ordering == ByPartition {
 		share := int64(e.cfg.MaxBuffered) / int64(max(len(e.parts), 1))
 		e.window = min(e.window, share)
 	}
