@@ -2,7 +2,9 @@ package kafkaworker
 
 import (
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -174,10 +176,11 @@ func (c Config) WithDefaults() Config {
 	setInt(&c.MaxProcCount, DefaultMaxProcCount)
 	setInt(&c.MaxMsgCountBeforeCommit, DefaultMaxMsgCountBeforeCommit)
 	setInt(&c.CommitIntervalSeconds, DefaultCommitIntervalSeconds)
-	if c.MaxProcCount > 0 {
-		setInt(&c.PartitionWindow, max(4*c.MaxProcCount, 2048))
-		setInt(&c.MaxBufferedRecords, max(16*c.MaxProcCount, 8192))
-	}
+	// Derived from a valid MaxProcCount even when this one is not, so that
+	// Validate blames only the setting the user got wrong.
+	procs := max(c.MaxProcCount, 1)
+	setInt(&c.PartitionWindow, max(4*procs, 2048))
+	setInt(&c.MaxBufferedRecords, max(16*procs, 8192))
 	setInt(&c.MaxRetries, DefaultMaxRetries)
 	setDur(&c.RetryBackoffMin, DefaultRetryBackoffMin)
 	setDur(&c.RetryBackoffMax, DefaultRetryBackoffMax)
@@ -231,8 +234,8 @@ func (c Config) Validate() error {
 		bad("BootstrapServers", c.BootstrapServers, "is required: a comma-separated list of host:port")
 	} else {
 		for _, s := range strings.Split(c.BootstrapServers, ",") {
-			if s = strings.TrimSpace(s); !strings.Contains(s, ":") {
-				bad("BootstrapServers", c.BootstrapServers, fmt.Sprintf("%q is not host:port", s))
+			if msg := checkHostPort(strings.TrimSpace(s)); msg != "" {
+				bad("BootstrapServers", c.BootstrapServers, msg)
 			}
 		}
 	}
@@ -282,8 +285,8 @@ func (c Config) Validate() error {
 	default:
 		bad("FailurePolicy", c.FailurePolicy, "must be dead-letter, skip or stop")
 	}
-	if c.DeadLetterTopic != "" && c.DeadLetterTopic == c.Topic {
-		bad("DeadLetterTopic", c.DeadLetterTopic, "must not be the consumed topic")
+	if c.DeadLetterTopic != "" && slices.Contains(c.AllTopics(), c.DeadLetterTopic) {
+		bad("DeadLetterTopic", c.DeadLetterTopic, "must not be a consumed topic: the consumer would read its own dead letters")
 	}
 	for key, d := range map[string]time.Duration{"ShutdownTimeout": c.ShutdownTimeout,
 		"RevokeTimeout": c.RevokeTimeout, "SessionTimeout": c.SessionTimeout, "RebalanceTimeout": c.RebalanceTimeout} {
@@ -305,6 +308,21 @@ func (c Config) Validate() error {
 	}
 	slices.SortStableFunc(errs, func(a, b FieldError) int { return strings.Compare(a.Key, b.Key) })
 	return &ConfigError{Problems: errs}
+}
+
+// checkHostPort explains what is wrong with a bootstrap address, or returns "".
+func checkHostPort(s string) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port (%v)", s, err)
+	}
+	if host == "" || strings.Contains(host, "/") {
+		return fmt.Sprintf("%q has no host name (host:port, no scheme)", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Sprintf("%q has no port number from 1 to 65535", s)
+	}
+	return ""
 }
 
 func (c Config) validateSecurity() []FieldError {
@@ -329,7 +347,7 @@ func (c Config) validateSecurity() []FieldError {
 		if c.SaslPassword == "" {
 			bad("SaslPassword", "", "is required with a SASL_ protocol")
 		}
-	} else if c.SaslMechanism != "" || c.SaslUsername != "" {
+	} else if c.SaslMechanism != "" || c.SaslUsername != "" || c.SaslPassword != "" {
 		bad("SecurityProtocol", c.SecurityProtocol, "must be SASL_PLAINTEXT or SASL_SSL when SASL settings are given")
 	}
 	if (c.SslCertificateLocation == "") != (c.SslKeyLocation == "") {

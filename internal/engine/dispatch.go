@@ -95,7 +95,7 @@ func (e *Engine[R]) run(it *item[R]) (outcome, error) {
 			if ctx.Err() != nil {
 				return abandoned, derr
 			}
-			return fatal, fmt.Errorf("%w: dead-lettering %s[%d]@%d: %w (the record failed with: %v)",
+			return fatal, fmt.Errorf("%w: dead-lettering %s[%d]@%d: %w (the record failed with: %w)",
 				ErrFatal, it.p.tp.Topic, it.p.tp.Partition, it.off, derr, err)
 		}
 		e.log.Warn("record failed; sent to the dead-letter topic", "topic", it.p.tp.Topic,

@@ -64,6 +64,7 @@ type Engine[R any] struct {
 	drained     chan struct{} // closed when draining and nothing runs
 	roomWait    chan struct{} // closed when buffered falls to resumeAt
 	waker       context.CancelFunc
+	wakePending bool // a wake found no waker: see SetWaker
 	unpause     []TP // dropped partitions left paused in the client
 	sinceCommit int
 	window      int64 // span at which a partition is paused: see updateWindow

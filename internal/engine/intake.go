@@ -180,18 +180,30 @@ func (e *Engine[R]) resumeAt() int { return e.cfg.MaxBuffered - max(1, e.cfg.Max
 // SetWaker registers the cancel function of the fetch loop's current poll,
 // which the engine calls when a paused partition should be resumed; nil
 // clears it. This lets a poll that waits on paused partitions return.
+//
+// A wake that comes while no poll is registered (between FetchPlan and
+// SetWaker) is kept and delivered to the next waker at once: otherwise the
+// poll would wait for data from other partitions, possibly forever, while
+// the partition that should be resumed stays paused.
 func (e *Engine[R]) SetWaker(cancel context.CancelFunc) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.waker = cancel
-	e.mu.Unlock()
+	if cancel != nil && e.wakePending {
+		e.wake()
+	}
 }
 
-// wake interrupts the fetch loop's poll. Called with mu held.
+// wake interrupts the fetch loop's poll, or leaves word for the next one.
+// Called with mu held.
 func (e *Engine[R]) wake() {
-	if e.waker != nil {
-		e.waker()
-		e.waker = nil
+	if e.waker == nil {
+		e.wakePending = true
+		return
 	}
+	e.waker()
+	e.waker = nil
+	e.wakePending = false
 }
 
 // FetchPlan returns the partitions to pause and to resume so that each
@@ -204,6 +216,8 @@ func (e *Engine[R]) FetchPlan() (pause, resume []TP, pollMax int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	resume, e.unpause = e.unpause, nil
+	// This plan acts on everything a pending wake was about.
+	e.wakePending = false
 	e.updateWindow()
 	for _, p := range e.parts {
 		if p.state != active {

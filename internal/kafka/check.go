@@ -29,21 +29,32 @@ var (
 // credentials may just close the connection, which only then means "wrong
 // credentials".
 //
-// A topic reported missing is asked for again for up to missingGrace: a
-// topic created a moment ago may not have reached every broker's metadata
-// yet, and a consumer started right after creating it must not fail.
+// Unreachable brokers are asked again, with backoff, until ctx ends: a
+// service started together with its brokers must wait for them, not
+// crash-loop. A topic reported missing is asked for again for up to
+// missingGrace: a topic created a moment ago may not have reached every
+// broker's metadata yet. Authentication failures are final at once.
 func Check(ctx context.Context, cl *kgo.Client, seeds string, withSASL bool, topics ...string) error {
-	deadline := time.Now().Add(missingGrace)
+	missingUntil := time.Now().Add(missingGrace)
+	backoff := 100 * time.Millisecond
 	for {
 		err := check(ctx, cl, seeds, withSASL, topics)
-		if err == nil || !errors.Is(err, ErrTopicNotFound) || time.Now().After(deadline) {
+		switch {
+		case err == nil, errors.Is(err, ErrAuthentication):
+			return err
+		case errors.Is(err, ErrTopicNotFound) && time.Now().After(missingUntil):
+			return err
+		case !errors.Is(err, ErrTopicNotFound) && !errors.Is(err, ErrUnreachable):
 			return err
 		}
+		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return err
-		case <-time.After(250 * time.Millisecond):
+		case <-t.C:
 		}
+		backoff = min(2*backoff, 2*time.Second)
 	}
 }
 
