@@ -30,6 +30,16 @@ func (r Run) Rate() float64 {
 	return float64(r.Result.Handled) / r.Result.Elapsed.Seconds()
 }
 
+// RateWithStart is records per second from the contender's start (group
+// join and any prefetch included) to the final commit; 0 for a failed run.
+func (r Run) RateWithStart() float64 {
+	d := r.Result.Elapsed + r.Result.Startup
+	if r.Err != nil || d <= 0 {
+		return 0
+	}
+	return float64(r.Result.Handled) / d.Seconds()
+}
+
 // Concurrency is how many handler calls the contender can run at once.
 func (r Run) Concurrency() int {
 	s := r.Spec
