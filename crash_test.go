@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,19 +34,17 @@ func TestCrashHelperProcess(t *testing.T) {
 		// a join waits up to the dead member's rebalance timeout for it.
 		SessionTimeout: 6 * time.Second, RevokeTimeout: 5 * time.Second, RebalanceTimeout: 10 * time.Second,
 	}
-	out := bufio.NewWriter(os.Stdout)
-	lines := make(chan string, 1024)
+	// Each line reaches the pipe before the handler returns, so before the
+	// record can be committed: a record the child committed is a record the
+	// parent hears of, even if the kill comes right after.
+	var mu sync.Mutex
 	h := kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
 		time.Sleep(100 * time.Microsecond) // simulated work
-		lines <- fmt.Sprintf("%d %d", r.Partition, r.Offset)
-		return nil
+		mu.Lock()
+		defer mu.Unlock()
+		_, err := fmt.Fprintf(os.Stdout, "%d %d\n", r.Partition, r.Offset)
+		return err
 	})
-	go func() {
-		for l := range lines {
-			out.WriteString(l + "\n")
-			out.Flush()
-		}
-	}()
 	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
 	if err != nil {
 		t.Fatal(err)
@@ -74,18 +73,26 @@ func TestKilledConsumerLosesNothing(t *testing.T) {
 	}
 	childDone := 0
 	sc := bufio.NewScanner(stdout)
-	for childDone < n/3 && sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 {
-			continue
+	read := func() bool {
+		if !sc.Scan() {
+			return false
 		}
-		p, _ := strconv.Atoi(f[0])
-		o, _ := strconv.ParseInt(f[1], 10, 64)
-		tr.mark(&kafkaworker.Record{Partition: int32(p), Offset: o})
-		childDone++
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 {
+			p, _ := strconv.Atoi(f[0])
+			o, _ := strconv.ParseInt(f[1], 10, 64)
+			tr.mark(&kafkaworker.Record{Partition: int32(p), Offset: o})
+			childDone++
+		}
+		return true
+	}
+	for childDone < n/3 && read() {
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
+	}
+	// What the child wrote before it died is still in the pipe.
+	for read() {
 	}
 	_ = cmd.Wait()
 	if childDone < n/3 {
