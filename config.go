@@ -1,6 +1,7 @@
 package kafkaworker
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"slices"
@@ -163,49 +164,31 @@ const (
 
 // WithDefaults returns c with every zero field set to its default.
 func (c Config) WithDefaults() Config {
-	setInt := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	setDur := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	setInt(&c.MaxProcCount, DefaultMaxProcCount)
-	setInt(&c.MaxMsgCountBeforeCommit, DefaultMaxMsgCountBeforeCommit)
-	setInt(&c.CommitIntervalSeconds, DefaultCommitIntervalSeconds)
+	c.MaxProcCount = cmp.Or(c.MaxProcCount, DefaultMaxProcCount)
+	c.MaxMsgCountBeforeCommit = cmp.Or(c.MaxMsgCountBeforeCommit, DefaultMaxMsgCountBeforeCommit)
+	c.CommitIntervalSeconds = cmp.Or(c.CommitIntervalSeconds, DefaultCommitIntervalSeconds)
 	// Derived from a valid MaxProcCount even when this one is not, so that
 	// Validate blames only the setting the user got wrong.
 	procs := max(c.MaxProcCount, 1)
-	setInt(&c.PartitionWindow, max(4*procs, 2048))
-	setInt(&c.MaxBufferedRecords, max(16*procs, 8192))
-	setInt(&c.MaxRetries, DefaultMaxRetries)
-	setDur(&c.RetryBackoffMin, DefaultRetryBackoffMin)
-	setDur(&c.RetryBackoffMax, DefaultRetryBackoffMax)
-	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
-	setDur(&c.RevokeTimeout, DefaultRevokeTimeout)
-	setDur(&c.SessionTimeout, DefaultSessionTimeout)
-	setDur(&c.RebalanceTimeout, DefaultRebalanceTimeout)
-	if c.Ordering == "" {
-		c.Ordering = Unordered
-	}
+	c.PartitionWindow = cmp.Or(c.PartitionWindow, max(4*procs, 2048))
+	c.MaxBufferedRecords = cmp.Or(c.MaxBufferedRecords, max(16*procs, 8192))
+	c.MaxRetries = cmp.Or(c.MaxRetries, DefaultMaxRetries)
+	c.RetryBackoffMin = cmp.Or(c.RetryBackoffMin, DefaultRetryBackoffMin)
+	c.RetryBackoffMax = cmp.Or(c.RetryBackoffMax, DefaultRetryBackoffMax)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.RevokeTimeout = cmp.Or(c.RevokeTimeout, DefaultRevokeTimeout)
+	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
+	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
+	c.Ordering = cmp.Or(c.Ordering, Unordered)
 	if c.FailurePolicy == "" {
 		c.FailurePolicy = StopPolicy
 		if c.DeadLetterTopic != "" {
 			c.FailurePolicy = DeadLetterPolicy
 		}
 	}
-	if c.AutoOffsetReset == "" {
-		c.AutoOffsetReset = "earliest"
-	}
-	if c.ClientID == "" {
-		c.ClientID = DefaultClientID
-	}
-	if c.SecurityProtocol == "" {
-		c.SecurityProtocol = "PLAINTEXT"
-	}
+	c.AutoOffsetReset = cmp.Or(c.AutoOffsetReset, "earliest")
+	c.ClientID = cmp.Or(c.ClientID, DefaultClientID)
+	c.SecurityProtocol = cmp.Or(c.SecurityProtocol, "PLAINTEXT")
 	return c
 }
 

@@ -70,6 +70,18 @@ func testConfig() Config {
 	}
 }
 
+// start returns a started engine with a recording committer that owns one
+// partition, t/0.
+func start(t *testing.T, cfg Config, h Handler[rec]) (*Engine[rec], *fakeCommits, TP) {
+	t.Helper()
+	fc := &fakeCommits{}
+	e := New(cfg, h, fc, nil, nil)
+	tp := TP{"t", 0}
+	e.Assign([]TP{tp})
+	e.Start()
+	return e, fc, tp
+}
+
 func feed(e *Engine[rec], tp TP, from, to int64, key func(int64) string) {
 	var batch []Fetched[rec]
 	for o := from; o < to; o++ {
@@ -125,11 +137,7 @@ func TestConcurrencyPeakReachesAndNeverExceedsMaxProcCount(t *testing.T) {
 		running.Add(-1)
 		return nil
 	}
-	fc := &fakeCommits{}
-	e := New(cfg, h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, fc, tp := start(t, cfg, h)
 	feed(e, tp, 0, 1000, nil)
 	waitFor(t, "16 handlers running", func() bool { return started.Load() == 16 })
 	close(release)
@@ -158,11 +166,7 @@ func TestCommitNeverPassesAnUnfinishedRecord(t *testing.T) {
 		}
 		return nil
 	}
-	fc := &fakeCommits{}
-	e := New(cfg, h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, fc, tp := start(t, cfg, h)
 	feed(e, tp, 0, 100, nil)
 	waitFor(t, "99 done", func() bool { return e.Stats().Processed == 99 })
 	if err := e.Commit(context.Background()); err != nil {
@@ -270,10 +274,7 @@ func TestRecordsWithoutKeyAreUnorderedInKeyMode(t *testing.T) {
 		<-release
 		return nil
 	}
-	e := New(cfg, h, &fakeCommits{}, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, _, tp := start(t, cfg, h)
 	feed(e, tp, 0, 8, nil) // nil keys
 	waitFor(t, "8 keyless records running at once", func() bool { return started.Load() == 8 })
 	close(release)

@@ -54,11 +54,7 @@ func TestSkipPolicyMarksDone(t *testing.T) {
 	cfg := testConfig()
 	cfg.Policy = Skip
 	h, attempts := failing(map[int64]bool{3: true})
-	fc := &fakeCommits{}
-	e := New(cfg, h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, fc, tp := start(t, cfg, h)
 	feed(e, tp, 0, 10, nil)
 	waitFor(t, "9 processed and 1 skipped", func() bool { s := e.Stats(); return s.Processed == 9 && s.Skipped == 1 })
 	if err := shutdown(t, e); err != nil {
@@ -157,10 +153,7 @@ func TestPanicIsAnError(t *testing.T) {
 		}
 		return nil
 	}
-	e := New(cfg, h, &fakeCommits{}, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, _, tp := start(t, cfg, h)
 	feed(e, tp, 0, 3, nil)
 	waitFor(t, "skipped", func() bool { return e.Stats().Skipped == 1 })
 	if err := shutdown(t, e); err != nil {
@@ -181,11 +174,7 @@ func TestRetryingRecordDoesNotBlockOthers(t *testing.T) {
 		}
 		return nil
 	}
-	fc := &fakeCommits{}
-	e := New(cfg, h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, _, tp := start(t, cfg, h)
 	keys := []string{"a", "b", "b", "a", "c"}
 	feed(e, tp, 0, 5, func(o int64) string { return keys[o] })
 	// With one worker, b, b and c finish while a keeps failing; a's
@@ -213,10 +202,7 @@ func TestPermanentErrorSkipsRetries(t *testing.T) {
 		calls.Add(1)
 		return errPerm
 	}
-	e := New(cfg, h, &fakeCommits{}, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, _, tp := start(t, cfg, h)
 	feed(e, tp, 0, 1, nil)
 	waitFor(t, "skipped", func() bool { return e.Stats().Skipped == 1 })
 	if err := shutdown(t, e); err != nil {

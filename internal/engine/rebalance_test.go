@@ -71,11 +71,7 @@ func TestRevokeTimeoutIgnoresLateCompletionAndNewEpochIsUntouched(t *testing.T) 
 		}
 		return nil
 	}
-	fc := &fakeCommits{}
-	e := New(cfg, h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, fc, tp := start(t, cfg, h)
 	feed(e, tp, 0, 3, nil)
 	waitFor(t, "two done", func() bool { return e.Stats().Processed == 2 })
 	if err := e.Revoke(context.Background(), []TP{tp}); err != nil {

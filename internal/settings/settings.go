@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/kafkaworker/kafkaworker"
@@ -76,22 +77,12 @@ const (
 
 // withDefaults returns s with every zero field set to its default.
 func (s Service) withDefaults() Service {
-	setStr := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	setDur := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	setStr(&s.Handler, DefaultHandler)
-	setStr(&s.AdminAddr, DefaultAdminAddr)
-	setStr(&s.LogFormat, DefaultLogFormat)
-	setStr(&s.LogLevel, DefaultLogLevel)
-	setDur(&s.HTTPTimeout, DefaultHTTPTimeout)
-	setDur(&s.StallTimeout, DefaultStallTimeout)
-	setDur(&s.StartupTimeout, DefaultStartupTimeout)
+	s.Handler = cmp.Or(s.Handler, DefaultHandler)
+	s.AdminAddr = cmp.Or(s.AdminAddr, DefaultAdminAddr)
+	s.LogFormat = cmp.Or(s.LogFormat, DefaultLogFormat)
+	s.LogLevel = cmp.Or(s.LogLevel, DefaultLogLevel)
+	s.HTTPTimeout = cmp.Or(s.HTTPTimeout, DefaultHTTPTimeout)
+	s.StallTimeout = cmp.Or(s.StallTimeout, DefaultStallTimeout)
+	s.StartupTimeout = cmp.Or(s.StartupTimeout, DefaultStartupTimeout)
 	return s
 }
