@@ -213,24 +213,6 @@ func configErrorKeys(t *testing.T, err error) []string {
 	return keys
 }
 
-// committedNow reports whether the group's committed offsets, read
-// independently, equal want. Unlike committedAll it may be polled before the
-// group has committed anything (the broker then knows no such group).
-func committedNow(cl *testkafka.Cluster, group, topic string, want map[int32]int64) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := cl.Admin().FetchOffsets(ctx, group)
-	if err != nil {
-		return false
-	}
-	for p, w := range want {
-		if o, ok := offs.Lookup(topic, p); w > 0 && (!ok || o.Err != nil || o.At != w) {
-			return false
-		}
-	}
-	return true
-}
-
 // waitTopicGone waits until the broker's metadata no longer has topic. It
 // asks the broker directly: kadm's ListTopics may answer from the client's
 // metadata cache.
@@ -425,18 +407,14 @@ func topicDeleted(t *testing.T, inFlight bool) {
 	}
 	held, release := make(chan struct{}), make(chan struct{})
 	var processed atomic.Int64
-	c, err := kafkaworker.New(baseConfig(cl, group, topic), kafkaworker.HandlerFunc(func(_ context.Context, r *kafkaworker.Record) error {
+	c, stop := startConsumer(t, baseConfig(cl, group, topic), kafkaworker.HandlerFunc(func(_ context.Context, r *kafkaworker.Record) error {
 		if inFlight && r.Partition == hp && r.Offset == ends[hp]-1 {
 			close(held)
 			<-release
 		}
 		processed.Add(1)
 		return nil
-	}), kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
+	}))
 	want, wantProcessed := maps.Clone(ends), int64(n)
 	if inFlight {
 		want[hp]--
@@ -448,7 +426,7 @@ func topicDeleted(t *testing.T, inFlight bool) {
 		}
 	}
 	waitUntil(t, 30*time.Second, "all committed but the held record", func() bool {
-		return processed.Load() == wantProcessed && committedNow(cl, group, topic, want)
+		return processed.Load() == wantProcessed && committedAll(cl, group, topic, want)
 	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -481,7 +459,7 @@ func topicDeleted(t *testing.T, inFlight bool) {
 		t.Fatalf("%d commit errors in %s: commits of the deleted topic are retried without backoff", s.CommitErrors, wall)
 	}
 	t0 = time.Now()
-	err = stop()
+	err := stop()
 	d := time.Since(t0)
 	t.Logf("shutdown took %s: Run = %v", d.Round(time.Millisecond), err)
 	if err != nil && !strings.Contains(err.Error(), topic) {
@@ -543,7 +521,7 @@ func TestBadInputDeadLetterTopicDeletedThenPoison(t *testing.T) {
 		cancel()
 		<-done
 	}()
-	waitUntil(t, 30*time.Second, "the good records committed", func() bool { return committedNow(cl, group, topic, map[int32]int64{0: good}) })
+	waitUntil(t, 30*time.Second, "the good records committed", func() bool { return committedAll(cl, group, topic, map[int32]int64{0: good}) })
 
 	actx, acancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer acancel()
@@ -684,7 +662,7 @@ func TestBadInputHandlerNeverReturns(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	waitUntil(t, 30*time.Second, "the other records processed and committed up to the stuck one", func() bool {
-		return processed.Load() == n-1 && committedNow(cl, group, topic, map[int32]int64{0: stuckAt})
+		return processed.Load() == n-1 && committedAll(cl, group, topic, map[int32]int64{0: stuckAt})
 	})
 	var code int
 	var body readyz
@@ -757,7 +735,7 @@ func TestBadInputRecordLargerThanFetchLimits(t *testing.T) {
 
 	tr := newTracker()
 	var bigSeen atomic.Int32
-	c, err := kafkaworker.New(baseConfig(cl, group, topic), kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+	_, stop := startConsumer(t, baseConfig(cl, group, topic), kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
 		if len(r.Value) > 8 {
 			if len(r.Value) != len(big) || sha256.Sum256(r.Value) != bigSum {
 				return kafkaworker.Permanent(fmt.Errorf("big record corrupted: %d bytes", len(r.Value)))
@@ -766,12 +744,8 @@ func TestBadInputRecordLargerThanFetchLimits(t *testing.T) {
 		}
 		tr.mark(r)
 		return nil
-	}), kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
-	waitUntil(t, 30*time.Second, "all committed", func() bool { return committedNow(cl, group, topic, ends) })
+	}))
+	waitUntil(t, 30*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -912,12 +886,8 @@ func TestBadInputBinaryKeysAndValues(t *testing.T) {
 	cfg := baseConfig(cl, group, topic)
 	cfg.Ordering = kafkaworker.KeyOrdered
 	cfg.MaxProcCount = 16
-	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
-	waitUntil(t, 30*time.Second, "all committed", func() bool { return committedNow(cl, group, topic, ends) })
+	_, stop := startConsumer(t, cfg, h)
+	waitUntil(t, 30*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -987,7 +957,7 @@ func TestBadInputForeignCommitMetadata(t *testing.T) {
 	var mu sync.Mutex
 	below := 0 // records before the committed offsets: must not be seen
 	tr := newTracker()
-	c, err := kafkaworker.New(baseConfig(cl, group, topic), kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+	_, stop := startConsumer(t, baseConfig(cl, group, topic), kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
 		if r.Offset < start[r.Partition] {
 			mu.Lock()
 			below++
@@ -995,12 +965,8 @@ func TestBadInputForeignCommitMetadata(t *testing.T) {
 		}
 		tr.mark(r)
 		return nil
-	}), kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
-	waitUntil(t, 30*time.Second, "all committed", func() bool { return committedNow(cl, group, topic, ends) })
+	}))
+	waitUntil(t, 30*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

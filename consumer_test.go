@@ -43,11 +43,7 @@ func TestConsumeAllOutOfOrderCommitsEndOffsets(t *testing.T) {
 		tr.mark(r)
 		return nil
 	})
-	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
+	c, stop := startConsumer(t, cfg, h)
 	waitUntil(t, 60*time.Second, "all processed", func() bool { return tr.count() >= n })
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -56,7 +52,7 @@ func TestConsumeAllOutOfOrderCommitsEndOffsets(t *testing.T) {
 	if lost != 0 || dup != 0 {
 		t.Fatalf("lost %d (first %s), duplicates %d", lost, first, dup)
 	}
-	if !committedAll(t, cl, group, topic, ends) {
+	if !committedAll(cl, group, topic, ends) {
 		t.Fatalf("committed %v, want end offsets %v", cl.Committed(t, group, topic), ends)
 	}
 	if got := peak.Load(); got != int32(cfg.MaxProcCount) {
@@ -85,11 +81,7 @@ func TestStopAndRestartMidStreamSkipsNothingAndRepeatsNothing(t *testing.T) {
 		if round > 10 {
 			t.Fatal("not done after 10 restarts")
 		}
-		c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop := runConsumer(t, c)
+		_, stop := startConsumer(t, cfg, h)
 		target := min(n, tr.count()+n/3)
 		waitUntil(t, 60*time.Second, "a third more processed", func() bool { return tr.count() >= target })
 		if err := stop(); err != nil {
@@ -100,7 +92,7 @@ func TestStopAndRestartMidStreamSkipsNothingAndRepeatsNothing(t *testing.T) {
 	if lost != 0 || dup != 0 {
 		t.Fatalf("lost %d (first %s), duplicates %d", lost, first, dup)
 	}
-	if !committedAll(t, cl, group, topic, ends) {
+	if !committedAll(cl, group, topic, ends) {
 		t.Fatalf("committed %v, want %v", cl.Committed(t, group, topic), ends)
 	}
 }
@@ -134,11 +126,7 @@ func TestKeyOrderingEndToEnd(t *testing.T) {
 		processed.Add(1)
 		return nil
 	})
-	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
+	c, stop := startConsumer(t, cfg, h)
 	waitUntil(t, 60*time.Second, "all processed", func() bool { return processed.Load() >= n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -216,7 +204,7 @@ func TestMembersJoinAndLeaveMidStream(t *testing.T) {
 	if timeouts == 0 && dup != 0 {
 		t.Fatalf("%d duplicates with no revoke timing out", dup)
 	}
-	if !committedAll(t, cl, group, topic, ends) {
+	if !committedAll(cl, group, topic, ends) {
 		t.Fatalf("committed %v, want %v", cl.Committed(t, group, topic), ends)
 	}
 }

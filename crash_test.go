@@ -106,14 +106,10 @@ func TestKilledConsumerLosesNothing(t *testing.T) {
 
 	// A new member finishes the topic from the committed offsets.
 	cfg := baseConfig(cl, group, topic)
-	c, err := kafkaworker.New(cfg, kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+	c, stop := startConsumer(t, cfg, kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
 		tr.mark(r)
 		return nil
-	}), kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
+	}))
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		lost, _, first := tr.check(ends)
@@ -140,7 +136,7 @@ func TestKilledConsumerLosesNothing(t *testing.T) {
 	if int64(dup) > maxDup {
 		t.Fatalf("%d duplicates, more than the %d finished but uncommitted at the kill", dup, maxDup)
 	}
-	if !committedAll(t, cl, group, topic, ends) {
+	if !committedAll(cl, group, topic, ends) {
 		t.Fatalf("committed %v, want %v", cl.Committed(t, group, topic), ends)
 	}
 }

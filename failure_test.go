@@ -36,11 +36,7 @@ func TestPoisonRecordGoesToDeadLetterTopic(t *testing.T) {
 	cfg := baseConfig(cl, group, topic)
 	cfg.DeadLetterTopic = dlt
 	cfg.MaxRetries = 2
-	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
+	c, stop := startConsumer(t, cfg, h)
 	waitUntil(t, 30*time.Second, "dead-lettered", func() bool { return c.Stats().DeadLettered == 1 && ok.Load() == n-1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -48,7 +44,7 @@ func TestPoisonRecordGoesToDeadLetterTopic(t *testing.T) {
 	if attempts.Load() != 3 {
 		t.Fatalf("poison record tried %d times, want 1+MaxRetries = 3", attempts.Load())
 	}
-	if !committedAll(t, cl, group, topic, ends) {
+	if !committedAll(cl, group, topic, ends) {
 		t.Fatalf("committed %v, want %v", cl.Committed(t, group, topic), ends)
 	}
 	// Read the dead letter back with an independent client.
@@ -122,11 +118,7 @@ func TestPanickingHandlerIsRecovered(t *testing.T) {
 	cfg := baseConfig(cl, group, topic)
 	cfg.FailurePolicy = kafkaworker.SkipPolicy
 	cfg.MaxRetries = -1
-	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
+	c, stop := startConsumer(t, cfg, h)
 	waitUntil(t, 30*time.Second, "done", func() bool { s := c.Stats(); return s.Processed == 9 && s.Skipped == 1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -169,11 +161,7 @@ func TestSASL(t *testing.T) {
 
 			good := base
 			good.SaslPassword = "s3cret"
-			c, err = kafkaworker.New(good, h, kafkaworker.WithLogger(testLogger()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			stop := runConsumer(t, c)
+			c, stop := startConsumer(t, good, h)
 			waitUntil(t, 20*time.Second, "assigned", func() bool { return c.Stats().Assigned == 1 })
 			if err := stop(); err != nil {
 				t.Fatal(err)

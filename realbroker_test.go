@@ -59,17 +59,13 @@ func TestIndependentProducerRecordsAllConsumed(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var count atomic.Int64
-	c, err := kafkaworker.New(baseConfig(cl, group, topic), kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+	_, stop := startConsumer(t, baseConfig(cl, group, topic), kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
 		mu.Lock()
 		seen[string(r.Value)]++
 		mu.Unlock()
 		count.Add(1)
 		return nil
-	}), kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
+	}))
 	waitUntil(t, 60*time.Second, "all consumed", func() bool { return count.Load() >= n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -99,15 +95,11 @@ func TestBrokerFailoverLosesNothing(t *testing.T) {
 	// Slow enough (about 2,000 records/s) that the stream outlasts the
 	// broker's stop and restart.
 	cfg.MaxProcCount = 4
-	c, err := kafkaworker.New(cfg, kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+	c, stop := startConsumer(t, cfg, kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
 		time.Sleep(2 * time.Millisecond) // simulated work
 		tr.mark(r)
 		return nil
-	}), kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
+	}))
 	env := []string{"KAFKA_STATE_DIR=" + os.Getenv(testkafka.EnvCluster3State)}
 	waitUntil(t, 60*time.Second, "a fifth processed", func() bool { return tr.count() >= n/5 })
 	kafkaScript(t, env, "stop-node", "2")
@@ -121,7 +113,7 @@ func TestBrokerFailoverLosesNothing(t *testing.T) {
 		lost, _, _ := tr.check(ends)
 		return lost == 0
 	})
-	waitUntil(t, 60*time.Second, "all committed", func() bool { return committedAll(t, cl, group, topic, ends) })
+	waitUntil(t, 60*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -31,11 +31,7 @@ func TestRetryThenSucceed(t *testing.T) {
 		}
 		return nil
 	}
-	fc := &fakeCommits{}
-	e := New(testConfig(), h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, fc, tp := start(t, testConfig(), h)
 	feed(e, tp, 0, 10, nil)
 	waitFor(t, "all done", func() bool { return e.Stats().Processed == 10 })
 	if err := shutdown(t, e); err != nil {
@@ -125,11 +121,7 @@ func TestDeadLetterFailureIsFatalAndNotCommitted(t *testing.T) {
 
 func TestStopPolicy(t *testing.T) {
 	h, _ := failing(map[int64]bool{0: true})
-	fc := &fakeCommits{}
-	e := New(testConfig(), h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, fc, tp := start(t, testConfig(), h)
 	feed(e, tp, 0, 5, nil)
 	waitFor(t, "fatal", func() bool { return e.Err() != nil })
 	if err := shutdown(t, e); err != nil {

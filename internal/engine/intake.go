@@ -32,7 +32,7 @@ func (e *Engine[R]) Assign(tps []TP) {
 // Records of partitions not assigned, or no longer active, are dropped: they
 // belong to an assignment that is over, and the next owner fetches them
 // again from the committed offset. Add never blocks on the handler; the
-// caller bounds what it adds with Room.
+// caller bounds what it adds with WaitRoom.
 func (e *Engine[R]) Add(recs []Fetched[R]) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -139,13 +139,6 @@ func (e *Engine[R]) release(it *item[R]) {
 		delete(p.keys, ch.key)
 		e.freeChain(ch)
 	}
-}
-
-// Room is how many more records Add may be given before the global bound.
-func (e *Engine[R]) Room() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.cfg.MaxBuffered - e.buffered
 }
 
 // WaitRoom blocks until there is room for more records, then returns how

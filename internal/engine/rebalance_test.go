@@ -196,11 +196,7 @@ func TestShutdownTimeoutCancelsHandlersAndCommitsWhatIsDone(t *testing.T) {
 		}
 		return nil
 	}
-	fc := &fakeCommits{}
-	e := New(testConfig(), h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e, fc, tp := start(t, testConfig(), h)
 	feed(e, tp, 0, 10, nil)
 	waitFor(t, "others done", func() bool { return e.Stats().Processed == 9 })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
