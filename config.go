@@ -92,6 +92,13 @@ type Config struct {
 	// partition. A poll may carry a partition up to one window past it.
 	// Default max(4×MaxProcCount, 2048).
 	PartitionWindow int
+	// MaxBufferedBytes bounds the bytes of records (keys, values, headers)
+	// the consumer holds: those waiting for or in a handler, and what the
+	// client has prefetched for them, whose fetch sizes are derived from it
+	// (about a quarter goes to prefetch). With MaxBufferedRecords it is the
+	// consumer's memory bound; a record larger than the bound is still
+	// consumed, alone. Default 64 MiB.
+	MaxBufferedBytes int
 
 	// MaxRetries is how many times a failed record is retried after its
 	// first attempt before FailurePolicy applies. 0 means the default, 3;
@@ -160,6 +167,7 @@ const (
 	DefaultSessionTimeout          = 45 * time.Second
 	DefaultRebalanceTimeout        = 60 * time.Second
 	DefaultClientID                = "kafkaworker"
+	DefaultMaxBufferedBytes        = 64 << 20
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -172,6 +180,7 @@ func (c Config) WithDefaults() Config {
 	procs := max(c.MaxProcCount, 1)
 	c.PartitionWindow = cmp.Or(c.PartitionWindow, max(4*procs, 2048))
 	c.MaxBufferedRecords = cmp.Or(c.MaxBufferedRecords, max(16*procs, 8192))
+	c.MaxBufferedBytes = cmp.Or(c.MaxBufferedBytes, DefaultMaxBufferedBytes)
 	c.MaxRetries = cmp.Or(c.MaxRetries, DefaultMaxRetries)
 	c.RetryBackoffMin = cmp.Or(c.RetryBackoffMin, DefaultRetryBackoffMin)
 	c.RetryBackoffMax = cmp.Or(c.RetryBackoffMax, DefaultRetryBackoffMax)
@@ -252,6 +261,9 @@ func (c Config) Validate() error {
 	if c.MaxBufferedRecords < c.PartitionWindow {
 		bad("MaxBufferedRecords", c.MaxBufferedRecords,
 			fmt.Sprintf("must be at least PartitionWindow (%d), or one stuck partition could hold the whole buffer", c.PartitionWindow))
+	}
+	if c.MaxBufferedBytes < 1<<20 {
+		bad("MaxBufferedBytes", c.MaxBufferedBytes, "must be at least 1 MiB (1048576)")
 	}
 	if c.RetryBackoffMin < 0 {
 		bad("RetryBackoffMin", c.RetryBackoffMin, "must not be negative")
