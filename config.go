@@ -90,7 +90,10 @@ type Config struct {
 	// A partition whose window is full is paused (PauseFetchPartitions)
 	// until it falls to half, so a stuck record holds back only its own
 	// partition. A poll may carry a partition up to one window past it.
-	// Default max(4×MaxProcCount, 2048).
+	// Default max(8×MaxProcCount, 4096): half of MaxBufferedRecords' default, so
+	// that a busy partition, which the broker serves in whole producer
+	// batches, is rarely paused (a pause drops what the client prefetched
+	// for it), while a stuck one holds at most half the buffer.
 	PartitionWindow int
 	// MaxBufferedBytes bounds the bytes of records (keys, values, headers)
 	// the consumer holds: those waiting for or in a handler, and what the
@@ -178,7 +181,7 @@ func (c Config) WithDefaults() Config {
 	// Derived from a valid MaxProcCount even when this one is not, so that
 	// Validate blames only the setting the user got wrong.
 	procs := max(c.MaxProcCount, 1)
-	c.PartitionWindow = cmp.Or(c.PartitionWindow, max(4*procs, 2048))
+	c.PartitionWindow = cmp.Or(c.PartitionWindow, max(8*procs, 4096))
 	c.MaxBufferedRecords = cmp.Or(c.MaxBufferedRecords, max(16*procs, 8192))
 	c.MaxBufferedBytes = cmp.Or(c.MaxBufferedBytes, DefaultMaxBufferedBytes)
 	c.MaxRetries = cmp.Or(c.MaxRetries, DefaultMaxRetries)

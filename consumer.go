@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,9 +28,12 @@ type Consumer struct {
 	ran      atomic.Bool
 	running  atomic.Bool
 	onCommit func(time.Duration, int, error)
-	client   atomic.Pointer[kgo.Client]
-	fatal    context.CancelCauseFunc // cancels Run's fetch loop; set before the engine runs
 	checkTO  time.Duration
+
+	stop     context.CancelFunc // ends Run's context; set once Run starts
+	stopMu   sync.Mutex
+	stopping bool          // Shutdown was called (maybe before Run)
+	done     chan struct{} // closed when Run returns
 }
 
 // Option customises a Consumer beyond its Config.
@@ -38,9 +42,11 @@ type Option func(*Consumer)
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *Consumer) { c.log = l } }
 
-// WithClientOptions appends franz-go client options, such as kgo.WithHooks
-// for metrics (plugin/kprom). Options that would break the consumer's
-// guarantees (auto-commit) are overridden.
+// WithClientOptions adds franz-go client options, such as kgo.WithHooks
+// for metrics (plugin/kprom) or kgo.FetchMaxWait. They are applied before
+// the options the consumer's guarantees rest on (group callbacks,
+// auto-commit off, rebalances blocked while polling, the reset policy),
+// which therefore always win.
 func WithClientOptions(opts ...kgo.Opt) Option {
 	return func(c *Consumer) { c.extra = append(c.extra, opts...) }
 }
@@ -56,6 +62,15 @@ func WithCommitObserver(f func(d time.Duration, partitions int, err error)) Opti
 // credentials work and the topics exist (default 30s).
 func WithStartupTimeout(d time.Duration) Option { return func(c *Consumer) { c.checkTO = d } }
 
+// ShutdownMargin is how long Run waits, after ShutdownTimeout has passed and
+// the handlers' contexts are cancelled, for them to return. Run therefore
+// returns within ShutdownTimeout + ShutdownMargin + the final commit (at most
+// 10s) of its context ending, unless the group itself holds it up.
+const ShutdownMargin = 5 * time.Second
+
+// finalCommitTimeout bounds the final commit.
+const finalCommitTimeout = 10 * time.Second
+
 // New validates cfg and returns a Consumer that runs h. It does not connect:
 // Run does.
 func New(cfg Config, h Handler, opts ...Option) (*Consumer, error) {
@@ -65,29 +80,38 @@ func New(cfg Config, h Handler, opts ...Option) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Consumer{cfg: cfg.WithDefaults(), handler: h, log: slog.Default(), checkTO: 30 * time.Second}
+	c := &Consumer{cfg: cfg.WithDefaults(), handler: h, log: slog.Default(), checkTO: 30 * time.Second,
+		done: make(chan struct{})}
 	for _, o := range opts {
 		o(c)
 	}
-	c.eng = engine.New(c.engineConfig(), c.handle, engine.CommitterFunc(c.commit), c.deadLetter, c.onFatal)
+	c.eng = engine.New(c.engineConfig(), c.handle)
 	return c, nil
 }
+
+// prefetchShare is the part of MaxBufferedBytes left to the client's
+// prefetch; the engine holds the rest.
+const prefetchShare = 4
 
 func (c *Consumer) engineConfig() engine.Config {
 	cfg := c.cfg
 	ec := engine.Config{
-		MaxProcCount:    cfg.MaxProcCount,
-		MaxBuffered:     cfg.MaxBufferedRecords,
-		PartitionWindow: int64(cfg.PartitionWindow),
-		CommitCount:     cfg.MaxMsgCountBeforeCommit,
-		CommitInterval:  time.Duration(cfg.CommitIntervalSeconds) * time.Second,
-		MaxRetries:      max(cfg.MaxRetries, 0),
-		BackoffMin:      cfg.RetryBackoffMin,
-		BackoffMax:      cfg.RetryBackoffMax,
-		RevokeTimeout:   cfg.RevokeTimeout,
-		Logger:          c.log,
-		Permanent:       IsPermanent,
-		OnCommit:        c.onCommit,
+		MaxProcCount:     cfg.MaxProcCount,
+		MaxBuffered:      cfg.MaxBufferedRecords,
+		MaxBufferedBytes: int64(cfg.MaxBufferedBytes) - int64(cfg.MaxBufferedBytes)/prefetchShare,
+		PartitionWindow:  int64(cfg.PartitionWindow),
+		CommitCount:      cfg.MaxMsgCountBeforeCommit,
+		CommitInterval:   time.Duration(cfg.CommitIntervalSeconds) * time.Second,
+		MaxRetries:       max(cfg.MaxRetries, 0),
+		BackoffMin:       cfg.RetryBackoffMin,
+		BackoffMax:       cfg.RetryBackoffMax,
+		RevokeTimeout:    cfg.RevokeTimeout,
+		ShutdownTimeout:  cfg.ShutdownTimeout,
+		ShutdownMargin:   ShutdownMargin,
+		CommitTimeout:    finalCommitTimeout,
+		Logger:           c.log,
+		Permanent:        IsPermanent,
+		OnCommit:         c.onCommit,
 	}
 	switch cfg.Ordering {
 	case KeyOrdered:
@@ -104,90 +128,90 @@ func (c *Consumer) engineConfig() engine.Config {
 	return ec
 }
 
-// handle runs the user's handler; the engine counts attempts.
+// handle runs the user's handler. A retry gets a copy of the record with
+// its Attempt set, so that a handler that kept the record of an earlier
+// attempt never sees it change.
 func (c *Consumer) handle(ctx context.Context, r *Record, attempt int) error {
-	r.Attempt = attempt
+	if attempt != r.Attempt {
+		cp := *r
+		cp.Attempt = attempt
+		r = &cp
+	}
 	return c.handler.Handle(ctx, r)
 }
 
-func (c *Consumer) commit(ctx context.Context, offs []engine.Offset) error {
-	cl := c.client.Load()
-	if cl == nil {
-		return errors.New("kafkaworker: commit before the client started")
-	}
-	return kafka.Committer{Client: cl}.Commit(ctx, offs)
-}
-
-func (c *Consumer) deadLetter(ctx context.Context, r *Record, attempts int, cause error) error {
-	kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
-	for _, h := range r.Headers {
-		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	return kafka.DeadLetter{Client: c.client.Load(), Topic: c.cfg.DeadLetterTopic}.Produce(ctx, kr, attempts, cause)
-}
-
-// onFatal is called by the engine, with its lock held, on the first fatal
-// error: it only cancels the fetch loop.
-func (c *Consumer) onFatal(err error) {
-	if c.fatal != nil {
-		c.fatal(err)
-	}
-}
-
-// Run consumes until ctx ends or a record fails under the stop policy, then
-// shuts down gracefully: it stops fetching, lets running handlers finish for
-// up to ShutdownTimeout (then cancels their context), commits what is done,
+// Run consumes until ctx ends, Shutdown is called, or a record fails under
+// the stop policy, then shuts down gracefully: it stops fetching, lets
+// running handlers finish for up to ShutdownTimeout (then cancels their
+// context and waits up to ShutdownMargin more), commits what is done,
 // leaves the group and closes the client. It returns only after all that.
 //
-// It returns nil after a shutdown asked for through ctx, an error wrapping
-// ErrShutdownTimeout if handlers outlived ShutdownTimeout, ErrRecordFailed
-// for a record that failed for good, or ErrBrokersUnreachable,
-// ErrAuthentication or ErrTopicNotFound if the start-up check failed. Run may
-// be called once; later calls return ErrClosed.
+// It returns nil after a shutdown asked for through ctx or Shutdown, an error
+// wrapping ErrShutdownTimeout if handlers outlived ShutdownTimeout,
+// ErrRecordFailed for a record that failed for good, or
+// ErrBrokersUnreachable, ErrAuthentication or ErrTopicNotFound if the
+// start-up check failed. Run may be called once; later calls return
+// ErrClosed.
 func (c *Consumer) Run(ctx context.Context) error {
 	if !c.ran.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	c.fatal = cancel
+	defer close(c.done)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.stopMu.Lock()
+	c.stop = cancel
+	if c.stopping {
+		cancel()
+	}
+	c.stopMu.Unlock()
 
-	cl, err := c.newClient()
+	src, err := c.newSource()
 	if err != nil {
 		return err
 	}
-	c.client.Store(cl)
-	if err := c.check(ctx, cl); err != nil {
-		cl.Close()
+	if err := c.check(ctx, src.Client()); err != nil {
+		src.Close()
 		return err
 	}
-	c.eng.Start()
 	c.running.Store(true)
 	c.log.Info("kafkaworker consuming", "topics", c.cfg.AllTopics(), "group", c.cfg.GroupID,
 		"max_proc_count", c.cfg.MaxProcCount, "ordering", c.cfg.Ordering)
-	c.fetchLoop(runCtx)
+	err = c.eng.Run(ctx, src)
 	c.running.Store(false)
-
-	c.log.Info("kafkaworker shutting down", "in_flight", c.eng.Stats().InFlight)
-	base := context.WithoutCancel(ctx)
-	drainCtx, cancelDrain := context.WithTimeout(base, c.cfg.ShutdownTimeout)
-	defer cancelDrain()
-	commitCtx, cancelCommit := context.WithTimeout(base, 30*time.Second)
-	defer cancelCommit()
-	shutErr := c.eng.Shutdown(drainCtx, commitCtx)
-	// Leaving the group revokes everything; the engine has nothing left to
-	// commit, and does not wait again for stuck handlers.
-	cl.CloseAllowingRebalance()
-	if err := c.eng.Err(); err != nil {
-		return errors.Join(err, shutErr)
-	}
-	if shutErr != nil {
-		return fmt.Errorf("kafkaworker: shutdown: %w", shutErr)
+	switch {
+	case errors.Is(err, engine.ErrFatal):
+		return err
+	case err != nil:
+		return fmt.Errorf("kafkaworker: shutdown: %w", err)
 	}
 	return nil
 }
 
-func (c *Consumer) newClient() (*kgo.Client, error) {
+// Shutdown stops Run gracefully, as if its context had ended, and waits for
+// it to return or for ctx to end, whichever comes first (then it returns
+// ctx's error; Run goes on shutting down). It may be called any number of
+// times, before, during or after Run; called before Run, it makes Run return
+// at once after the start-up check.
+func (c *Consumer) Shutdown(ctx context.Context) error {
+	c.stopMu.Lock()
+	c.stopping = true
+	if c.stop != nil {
+		c.stop()
+	}
+	c.stopMu.Unlock()
+	if !c.ran.Load() {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Consumer) newSource() (*kafka.Source[*Record], error) {
 	tlsCfg, mech, err := kafka.Security{
 		Protocol: c.cfg.SecurityProtocol, Mechanism: c.cfg.SaslMechanism,
 		Username: c.cfg.SaslUsername, Password: c.cfg.SaslPassword,
@@ -196,7 +220,7 @@ func (c *Consumer) newClient() (*kgo.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return kafka.NewClient(kafka.Options{
+	return kafka.NewSource(kafka.Options{
 		Seeds:            kafka.SplitSeeds(c.cfg.BootstrapServers),
 		Group:            c.cfg.GroupID,
 		Topics:           c.cfg.AllTopics(),
@@ -207,14 +231,15 @@ func (c *Consumer) newClient() (*kgo.Client, error) {
 		TLS:              tlsCfg,
 		SASL:             mech,
 		Logger:           c.log,
-		Extra:            append(c.extra, kgo.DisableAutoCommit()),
-		OnAssigned:       func(_ context.Context, tps []engine.TP) { c.eng.Assign(tps) },
-		OnRevoked: func(ctx context.Context, tps []engine.TP) {
-			if err := c.eng.Revoke(ctx, tps); err != nil {
-				c.log.Warn("revoke", "err", err)
-			}
-		},
-		OnLost: func(_ context.Context, tps []engine.TP) { c.eng.Lose(tps) },
+		Extra:            c.extra,
+		PrefetchBytes:    int64(c.cfg.MaxBufferedBytes) / prefetchShare,
+		PartitionRecords: int64(c.cfg.PartitionWindow) / 2,
+		Listener:         c.eng,
+	}, kafka.SourceOptions[*Record]{
+		Convert:         convert,
+		Unconvert:       unconvert,
+		DeadLetterTopic: c.cfg.DeadLetterTopic,
+		Seeds:           c.cfg.BootstrapServers,
 	})
 }
 
@@ -229,76 +254,4 @@ func (c *Consumer) check(ctx context.Context, cl *kgo.Client) error {
 		return fmt.Errorf("kafkaworker: start-up check: %w", err)
 	}
 	return nil
-}
-
-// fetchLoop polls records into the engine until ctx ends. It never blocks
-// inside a poll-to-AllowRebalance section, so group membership is never
-// held up by a slow handler: backpressure is applied by pausing partitions
-// and by polling no more than the engine has room for.
-func (c *Consumer) fetchLoop(ctx context.Context) {
-	cl := c.client.Load()
-	batch := make([]engine.Fetched[*Record], 0, 256)
-	var marks []engine.Watermark
-	for {
-		room, err := c.eng.WaitRoom(ctx)
-		if err != nil {
-			return
-		}
-		pause, resume, pollMax := c.eng.FetchPlan()
-		if len(resume) > 0 {
-			cl.ResumeFetchPartitions(kafka.Map(resume))
-		}
-		if len(pause) > 0 {
-			cl.PauseFetchPartitions(kafka.Map(pause))
-		}
-		pollCtx, cancelPoll := context.WithCancel(ctx)
-		c.eng.SetWaker(cancelPoll)
-		fetches := cl.PollRecords(pollCtx, min(room, pollMax))
-		c.eng.SetWaker(nil)
-		cancelPoll()
-		if fetches.IsClientClosed() {
-			return
-		}
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				c.log.Warn("fetch error", "topic", t, "partition", p, "err", kafka.Explain(err, c.cfg.BootstrapServers))
-			}
-		})
-		fetches.EachRecord(func(r *kgo.Record) {
-			batch = append(batch, engine.Fetched[*Record]{
-				TP:     engine.TP{Topic: r.Topic, Partition: r.Partition},
-				Offset: r.Offset, Key: r.Key, Rec: newRecord(r),
-			})
-		})
-		c.eng.Add(batch)
-		clear(batch)
-		batch = batch[:0]
-		marks = marks[:0]
-		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) > 0 {
-				marks = append(marks, engine.Watermark{TP: engine.TP{Topic: p.Topic, Partition: p.Partition}, High: p.HighWatermark})
-			}
-		})
-		if len(marks) > 0 {
-			c.eng.SetWatermarks(marks)
-		}
-		cl.AllowRebalance()
-		if ctx.Err() != nil {
-			return
-		}
-	}
-}
-
-func newRecord(r *kgo.Record) *Record {
-	rec := &Record{
-		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
-		Key: r.Key, Value: r.Value, Timestamp: r.Timestamp,
-	}
-	if len(r.Headers) > 0 {
-		rec.Headers = make([]Header, len(r.Headers))
-		for i, h := range r.Headers {
-			rec.Headers[i] = Header{Key: h.Key, Value: h.Value}
-		}
-	}
-	return rec
 }

@@ -6,23 +6,14 @@ import (
 )
 
 // commitLoop commits when CommitCount records have finished since the last
-// commit or CommitInterval has passed, whichever comes first. A failed commit
-// is retried with backoff; it never stops the engine, because the offsets it
-// carried are still committable and the next attempt carries newer ones.
-func (e *Engine[R]) commitLoop() {
-	defer close(e.committerDone)
+// commit or CommitInterval has passed, whichever comes first. The count is
+// a trigger, not a rate: at most one commit is in flight, and triggers that
+// come while it is coalesce into the next one. A failed commit is retried
+// with backoff; it never stops the engine, because the offsets it carried
+// are still committable and the next attempt carries newer ones.
+func (e *Engine[R]) commitLoop(ctx context.Context) {
 	tick := time.NewTicker(e.cfg.CommitInterval)
 	defer tick.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		// Interrupt an attempt or a backoff when Shutdown starts.
-		select {
-		case <-e.stopCommit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for {
 		select {
 		case <-e.commitNow:
@@ -35,7 +26,7 @@ func (e *Engine[R]) commitLoop() {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			d := e.commitBackoff(attempt)
+			d := backoff(100*time.Millisecond, 5*time.Second, attempt)
 			e.log.Warn("commit failed; retrying", "err", err, "attempt", attempt, "backoff", d)
 			t := time.NewTimer(d)
 			select {
@@ -46,15 +37,6 @@ func (e *Engine[R]) commitLoop() {
 			}
 		}
 	}
-}
-
-// commitBackoff grows from 100ms to 5s.
-func (e *Engine[R]) commitBackoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond
-	for i := 1; i < attempt && d < 5*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 5*time.Second)
 }
 
 // Commit commits every partition whose committable offset moved. It waits
@@ -68,13 +50,14 @@ func (e *Engine[R]) commitParts(ctx context.Context, only []*partition[R]) error
 	defer e.commitMu.Unlock()
 
 	e.mu.Lock()
+	src := e.src
 	var offs []Offset
 	var parts []*partition[R]
 	add := func(p *partition[R]) {
-		if p.state == dropped {
+		if p.state == dropped || p.win.Next() < 0 {
 			return
 		}
-		if c := p.win.Committable(); c > p.committed {
+		if c := p.win.Committable(); c > p.committed && c > p.start {
 			offs = append(offs, Offset{TP: p.tp, Offset: c, Epoch: p.epoch})
 			parts = append(parts, p)
 		}
@@ -90,12 +73,12 @@ func (e *Engine[R]) commitParts(ctx context.Context, only []*partition[R]) error
 		}
 	}
 	e.mu.Unlock()
-	if len(offs) == 0 {
+	if len(offs) == 0 || src == nil {
 		return nil
 	}
 
 	start := time.Now()
-	err := e.committer.Commit(ctx, offs)
+	err := src.Commit(ctx, offs)
 	if e.cfg.OnCommit != nil {
 		e.cfg.OnCommit(time.Since(start), len(offs), err)
 	}

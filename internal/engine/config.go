@@ -26,8 +26,8 @@ const (
 	Stop Policy = iota
 	// Skip logs and counts the failure, then marks the record done.
 	Skip
-	// DeadLetter hands the record to Config.DeadLetter and marks it done
-	// only once that returned nil.
+	// DeadLetter hands the record to the Source's DeadLetter and marks it
+	// done only once that returned nil.
 	DeadLetter
 )
 
@@ -35,18 +35,26 @@ const (
 // user's Config, which documents each one. Zero values are not defaulted
 // here: the caller passes complete settings.
 type Config struct {
-	MaxProcCount    int
-	Ordering        Ordering
-	MaxBuffered     int   // records added and not finished, all partitions
-	PartitionWindow int64 // offsets of span after which a partition is paused, at most
-	CommitCount     int
-	CommitInterval  time.Duration
-	MaxRetries      int // retries after the first attempt
-	BackoffMin      time.Duration
-	BackoffMax      time.Duration
-	Policy          Policy
-	RevokeTimeout   time.Duration
-	Logger          *slog.Logger
+	MaxProcCount     int
+	Ordering         Ordering
+	MaxBuffered      int   // records fetched and not finished, all partitions
+	MaxBufferedBytes int64 // their bytes (Fetched.Size)
+	PartitionWindow  int64 // offsets of span after which a partition is paused, at most
+	CommitCount      int
+	CommitInterval   time.Duration
+	MaxRetries       int // retries after the first attempt
+	BackoffMin       time.Duration
+	BackoffMax       time.Duration
+	Policy           Policy
+	RevokeTimeout    time.Duration
+	// ShutdownTimeout bounds the drain once Run's context ends; then the
+	// handlers' contexts are cancelled and Run waits up to ShutdownMargin
+	// more for them to return.
+	ShutdownTimeout time.Duration
+	ShutdownMargin  time.Duration
+	// CommitTimeout bounds the final commit.
+	CommitTimeout time.Duration
+	Logger        *slog.Logger
 	// Permanent reports whether an error is not worth retrying; nil: none
 	// is.
 	Permanent func(error) bool

@@ -3,15 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"runtime/debug"
-	"time"
 )
 
 // PanicError is a handler panic turned into an error.
 type PanicError struct {
-	Value any
-	Stack []byte
+	Value any    // what the handler panicked with
+	Stack []byte // the panicking goroutine's stack
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
@@ -25,57 +23,124 @@ const (
 	skipped                     // failed for good; done by the Skip policy
 	deadLettered                // failed for good; stored, done
 	fatal                       // failed for good; the engine stops
-	abandoned                   // its context ended: leave it pending
+	abandoned                   // its context ended, or it was not run: leave it pending
 )
 
-// work is a worker's loop: take a runnable record, run it, settle it.
+// maxTake bounds the records a worker takes at once. Taking a few at once
+// costs one lock round per batch instead of per record; taking only a fair
+// share of the queue (see take) keeps workers from holding records that an
+// idle worker could run.
+const maxTake = 32
+
+// work is a worker's loop: take runnable records, run them one after the
+// other, settle them together with the next take.
 func (e *Engine[R]) work() {
 	defer e.workers.Done()
+	var mine, next []*item[R]
 	e.mu.Lock()
 	for {
-		it := e.take()
-		if it == nil {
+		var resume bool
+		next, resume = e.settleAll(mine, next[:0])
+		if resume {
+			// A partition this worker emptied can be fetched again; the
+			// fetch loop may be waiting in a poll only it could answer.
+			e.mu.Unlock()
+			e.applyPauses()
+			e.mu.Lock()
+		}
+		mine = e.take(next, mine[:0])
+		if len(mine) == 0 {
 			e.mu.Unlock()
 			return
 		}
 		e.mu.Unlock()
-		out, err := e.run(it)
+		for _, it := range mine {
+			n := e.calls.Add(1)
+			if n > e.peak.Load() {
+				e.notePeak(n)
+			}
+			it.out, it.err = e.run(it)
+			e.calls.Add(-1)
+		}
 		e.mu.Lock()
-		e.settle(it, out, err)
 	}
 }
 
-// take waits for a runnable record and marks it running, or returns nil when
-// the engine drains. Called with mu held.
-func (e *Engine[R]) take() *item[R] {
+// take returns records to run: first cont (records released to this worker
+// by the chains it ran), then up to a fair share of the ready queue. It
+// waits while there is nothing, and returns none once the engine drains.
+// Called with mu held.
+func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 	for {
-		for e.ready.len() == 0 && !e.draining {
-			e.cond.Wait()
-		}
-		if e.draining {
-			return nil
-		}
-		it := e.ready.pop()
-		p := it.p
-		if p.state != active {
-			// Revoked or dropped while queued: not ours to run.
-			if p.state == dropped {
-				e.freeItem(it)
+		if e.phase >= draining {
+			// Released records stay pending: they are processed again
+			// by whoever consumes the partition next.
+			for _, it := range cont {
+				e.abandon(it)
 			}
-			continue
+			return dst
 		}
-		it.started = time.Now()
-		p.running.pushBack(it)
-		e.inflight++
-		e.counters.PeakInFlight = max(e.counters.PeakInFlight, e.inflight)
-		return it
+		for _, it := range cont {
+			if it.p.state != active {
+				e.abandon(it)
+				continue
+			}
+			dst = append(dst, it)
+		}
+		cont = cont[:0]
+		if n := e.ready.len(); n > 0 && len(dst) == 0 {
+			// A fair share of the queue, of one partition: a record
+			// that runs long then delays only later records of its own
+			// partition, which could not be committed before it anyway.
+			k := min(maxTake, max(1, n/e.cfg.MaxProcCount))
+			var p *partition[R]
+			for len(dst) < k {
+				it := e.ready.peek()
+				if it == nil || (p != nil && it.p != p) {
+					break
+				}
+				e.ready.pop()
+				if it.p.state != active {
+					e.abandon(it)
+					continue
+				}
+				p = it.p
+				dst = append(dst, it)
+			}
+		}
+		if len(dst) > 0 {
+			now := e.now()
+			for _, it := range dst {
+				it.started = now
+				it.p.running.pushBack(it)
+			}
+			e.inflight += len(dst)
+			return dst
+		}
+		e.idle++
+		e.cond.Wait()
+		e.idle--
+	}
+}
+
+// notePeak raises the peak of concurrent handler calls to n.
+func (e *Engine[R]) notePeak(n int64) {
+	for {
+		p := e.peak.Load()
+		if n <= p || e.peak.CompareAndSwap(p, n) {
+			return
+		}
 	}
 }
 
 // run calls the handler and, when the record has failed for good, applies
-// the failure policy. It runs without mu.
+// the failure policy. It runs without mu. A record of a partition that is
+// no longer active is not run.
 func (e *Engine[R]) run(it *item[R]) (outcome, error) {
 	ctx := it.p.ctx
+	if ctx.Err() != nil {
+		return abandoned, nil
+	}
 	err := e.call(ctx, it)
 	switch {
 	case err == nil:
@@ -85,25 +150,26 @@ func (e *Engine[R]) run(it *item[R]) (outcome, error) {
 	case it.attempt <= e.cfg.MaxRetries && (e.cfg.Permanent == nil || !e.cfg.Permanent(err)):
 		return retry, err
 	}
+	tp := it.p.tp
 	switch e.cfg.Policy {
 	case Skip:
-		e.log.Error("record failed; skipping it", "topic", it.p.tp.Topic, "partition", it.p.tp.Partition,
+		e.log.Error("record failed; skipping it", "topic", tp.Topic, "partition", tp.Partition,
 			"offset", it.off, "attempts", it.attempt, "err", err)
 		return skipped, err
 	case DeadLetter:
-		if derr := e.dead(ctx, it.rec, it.attempt, err); derr != nil {
+		if derr := e.src.DeadLetter(ctx, it.rec, it.attempt, err); derr != nil {
 			if ctx.Err() != nil {
 				return abandoned, derr
 			}
 			return fatal, fmt.Errorf("%w: dead-lettering %s[%d]@%d: %w (the record failed with: %w)",
-				ErrFatal, it.p.tp.Topic, it.p.tp.Partition, it.off, derr, err)
+				ErrFatal, tp.Topic, tp.Partition, it.off, derr, err)
 		}
-		e.log.Warn("record failed; sent to the dead-letter topic", "topic", it.p.tp.Topic,
-			"partition", it.p.tp.Partition, "offset", it.off, "attempts", it.attempt, "err", err)
+		e.log.Warn("record failed; sent to the dead-letter topic", "topic", tp.Topic,
+			"partition", tp.Partition, "offset", it.off, "attempts", it.attempt, "err", err)
 		return deadLettered, err
 	}
 	return fatal, fmt.Errorf("%w: record %s[%d]@%d failed after %d attempts: %w",
-		ErrFatal, it.p.tp.Topic, it.p.tp.Partition, it.off, it.attempt, err)
+		ErrFatal, tp.Topic, tp.Partition, it.off, it.attempt, err)
 }
 
 // call runs the handler, turning a panic into a *PanicError.
@@ -119,18 +185,40 @@ func (e *Engine[R]) call(ctx context.Context, it *item[R]) (err error) {
 	return e.handle(ctx, it.rec, it.attempt)
 }
 
-// settle records the outcome of a finished attempt. Called with mu held.
-func (e *Engine[R]) settle(it *item[R], out outcome, err error) {
+// settleAll records the outcomes of a worker's finished records and returns
+// the records their chains released to it, and whether a partition is to be
+// resumed. Called with mu held.
+func (e *Engine[R]) settleAll(done, cont []*item[R]) ([]*item[R], bool) {
+	if len(done) == 0 {
+		return cont, false
+	}
+	e.inflight -= len(done)
+	moved := false
+	for i, it := range done {
+		done[i] = nil
+		p := it.p
+		p.running.remove(it)
+		if p.drained != nil && p.running.n == 0 {
+			close(p.drained)
+			p.drained = nil
+		}
+		if next := e.settle(it); next != nil {
+			cont = append(cont, next)
+		}
+		moved = true
+	}
+	if moved {
+		e.signalRoom()
+	}
+	return cont, len(e.pauseDirty) > 0
+}
+
+// settle records the outcome of one finished attempt and returns the record
+// its chain released, if any. Called with mu held.
+func (e *Engine[R]) settle(it *item[R]) *item[R] {
 	p := it.p
-	p.running.remove(it)
-	e.inflight--
-	if p.drained != nil && p.running.n == 0 {
-		close(p.drained)
-		p.drained = nil
-	}
-	if e.draining && e.inflight == 0 {
-		e.closeDrained()
-	}
+	out, err := it.out, it.err
+	it.err = nil
 	switch out {
 	case succeeded:
 		e.counters.Processed++
@@ -142,9 +230,9 @@ func (e *Engine[R]) settle(it *item[R], out outcome, err error) {
 		e.counters.DeadLettered++
 	case retry:
 		e.counters.Retried++
-		if p.state == active && !e.draining {
+		if p.state == active && e.phase == running {
 			e.scheduleRetry(it)
-			return
+			return nil
 		}
 		out = abandoned
 	case fatal:
@@ -152,18 +240,29 @@ func (e *Engine[R]) settle(it *item[R], out outcome, err error) {
 		e.setFatal(err)
 		out = abandoned
 	}
-	if p.state == dropped || out == abandoned {
-		// Left pending: never committed, so processed again later.
-		if p.state == dropped {
-			e.freeItem(it)
-		}
-		return
+	if p.state == dropped {
+		e.pool.freeItem(it)
+		return nil
 	}
-	e.done(it)
+	if out == abandoned {
+		// Left pending: never committed, so processed again later. Its
+		// chain stays busy, so nothing ordered behind it runs either.
+		return nil
+	}
+	return e.done(it)
 }
 
-// done marks a record finished for good. Called with mu held.
-func (e *Engine[R]) done(it *item[R]) {
+// abandon leaves a taken or queued record pending, or frees it if its
+// partition is gone. Called with mu held.
+func (e *Engine[R]) abandon(it *item[R]) {
+	if it.p.state == dropped {
+		e.pool.freeItem(it)
+	}
+}
+
+// done marks a record finished for good and returns the record its chain
+// released, if any. Called with mu held.
+func (e *Engine[R]) done(it *item[R]) *item[R] {
 	p := it.p
 	if _, err := p.win.Done(it.off); err != nil {
 		// Cannot happen while the item is live; losing track would
@@ -172,8 +271,10 @@ func (e *Engine[R]) done(it *item[R]) {
 			"partition", p.tp.Partition, "offset", it.off, "err", err)
 	}
 	e.buffered--
-	e.release(it)
-	e.freeItem(it)
+	e.bufBytes -= it.size
+	p.bytes -= it.size
+	next := e.release(it)
+	e.pool.freeItem(it)
 	e.sinceCommit++
 	if e.sinceCommit == e.cfg.CommitCount {
 		select {
@@ -181,61 +282,8 @@ func (e *Engine[R]) done(it *item[R]) {
 		default:
 		}
 	}
-	e.signalRoom()
-	if p.paused && p.win.Span() <= e.resumeSpan() {
-		e.wake()
+	if p.want {
+		e.updatePause(p, false)
 	}
-}
-
-// scheduleRetry puts it in backoff. Its chain stays busy, so records ordered
-// behind it wait; others go on. Called with mu held.
-func (e *Engine[R]) scheduleRetry(it *item[R]) {
-	d := e.backoffFor(it.attempt)
-	it.attempt++
-	e.backoff.pushBack(it)
-	it.timer = time.AfterFunc(d, func() { e.requeue(it) })
-}
-
-// backoffFor is exponential from BackoffMin to BackoffMax with "equal
-// jitter": half fixed, half random, so retries neither synchronise nor come
-// back at once.
-func (e *Engine[R]) backoffFor(attempt int) time.Duration {
-	d := e.cfg.BackoffMin
-	for i := 1; i < attempt && d < e.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, e.cfg.BackoffMax)
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2)
-}
-
-// requeue makes a record runnable again after its backoff.
-func (e *Engine[R]) requeue(it *item[R]) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if it.timer == nil {
-		return // Shutdown got here first
-	}
-	it.timer = nil
-	e.backoff.remove(it)
-	switch {
-	case it.p.state == dropped:
-		e.freeItem(it)
-	case it.p.state != active || e.draining:
-		// Leave it pending; it is processed again later.
-	default:
-		e.ready.push(it)
-		e.cond.Signal()
-	}
-}
-
-// closeDrained reports that nothing runs any more. Called with mu held.
-func (e *Engine[R]) closeDrained() {
-	select {
-	case <-e.drained:
-	default:
-		close(e.drained)
-	}
+	return next
 }

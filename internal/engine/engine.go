@@ -1,76 +1,80 @@
 // Package engine runs a handler on many records of many partitions at once
 // and decides which offsets may be committed. It knows nothing of Kafka's
-// client: the caller feeds it fetched records (Add), tells it about the
-// group's assignment (Assign, Revoke, Lose), applies the pause and resume
-// decisions it makes (FetchPlan), and gives it a Committer.
+// client: it drives a Source (poll, pause, resume, commit, dead-letter),
+// which the franz-go adapter in internal/kafka implements and tests fake.
 //
-// Goroutines: MaxProcCount workers and one committer, all started by Start
-// and owned by the Engine; retry timers run requeue briefly. All state is
-// guarded by one mutex, mu, which is never held while calling out: not
-// around the handler, the dead-letter function, the Committer, or the
-// callbacks. commitMu serialises commits and is always taken before mu.
+// Goroutines, all started by Run and all returned before Run returns: the
+// fetch loop (on Run's own goroutine), MaxProcCount workers and one
+// committer; retry timers run requeue briefly. Engine state is guarded by
+// one mutex, mu, which is never held while calling out: not around the
+// handler, the Source, or the callbacks. Workers take and settle records in
+// small batches, so the lock is taken a few times per batch rather than per
+// record. commitMu serialises commits and pauseMu serialises pause and
+// resume calls; both are taken before mu, never after.
 package engine
 
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Handler processes one record. attempt is 1 on first delivery.
 type Handler[R any] func(ctx context.Context, r R, attempt int) error
 
-// DeadLetterFunc stores a record whose retries are used up, returning only
-// once it is durably stored.
-type DeadLetterFunc[R any] func(ctx context.Context, r R, attempt int, cause error) error
-
-// Fetched is one record handed to Add.
-type Fetched[R any] struct {
-	TP     TP
-	Offset int64
-	Key    []byte // nil: no key
-	Rec    R
-}
-
-// Engine is safe for concurrent use.
+// Engine is safe for concurrent use. Run it once.
 type Engine[R any] struct {
-	cfg       Config
-	handle    Handler[R]
-	dead      DeadLetterFunc[R]
-	committer Committer
-	log       *slog.Logger
-	onFatal   func(error)
+	cfg    Config
+	handle Handler[R]
+	log    *slog.Logger
+	seed   maphash.Seed
+	t0     time.Time // base of the coarse per-item start times
 
-	handlerCtx    context.Context // parent of every partition's context
-	stopHandlers  context.CancelFunc
-	workers       sync.WaitGroup
-	committerDone chan struct{} // closed by commitLoop when it returns
-	stopCommit    chan struct{} // closed by Shutdown
-	commitNow     chan struct{} // cap 1: the count threshold was reached
-	commitMu      sync.Mutex
+	handlerCtx   context.Context // parent of every partition's context
+	stopHandlers context.CancelFunc
+	workers      sync.WaitGroup
+	commitNow    chan struct{} // cap 1: the count threshold was reached
+	commitMu     sync.Mutex
+	pauseMu      sync.Mutex
+	calls        atomic.Int64 // handler calls running
+	peak         atomic.Int64 // most handler calls ever running at once
 
 	mu          sync.Mutex
 	cond        sync.Cond // on mu: workers wait for runnable items
+	src         Source[R] // set by Run, under mu
+	phase       phase
 	parts       map[TP]*partition[R]
 	ready       queue[R]
 	backoff     list[R] // items waiting out a retry delay
-	free        []*item[R]
-	freeChains  []*chain[R]
+	pool        pool[R]
 	epoch       uint64
-	buffered    int // items added and not finished: sum of windows' Pending
-	inflight    int // handler calls running
-	draining    bool
-	drained     chan struct{} // closed when draining and nothing runs
-	roomWait    chan struct{} // closed when buffered falls to resumeAt
-	waker       context.CancelFunc
-	wakePending bool // a wake found no waker: see SetWaker
-	unpause     []TP // dropped partitions left paused in the client
+	window      int64         // span at which a partition is paused: see updateWindow
+	buffered    int           // items fetched and not finished: the windows' Pending
+	bufBytes    int64         // their bytes
+	inflight    int           // items taken by workers
+	idle        int           // workers waiting in cond
+	roomWait    chan struct{} // closed when there is room again
+	pauseDirty  []*partition[R]
+	unpause     []TP // dropped partitions left paused in the Source
 	sinceCommit int
-	window      int64 // span at which a partition is paused: see updateWindow
 	fatal       error
+	stopFetch   context.CancelCauseFunc // ends the fetch loop on a fatal error
 	counters    Counters
 }
+
+// phase is where the engine is in its life.
+type phase uint8
+
+const (
+	idle     phase = iota // before Run
+	running               // Run is fetching and dispatching
+	draining              // Run's context ended: no new dispatch
+	stopped               // Run has returned or is about to
+)
 
 // Counters are running totals since the engine started.
 type Counters struct {
@@ -87,50 +91,111 @@ type Counters struct {
 	Joins          uint64 // times the group was joined (Assign calls)
 	RevokeTimeouts uint64 // revokes that dropped records still running
 	Dropped        uint64 // records fetched for a partition no longer owned
+	Pauses         uint64 // partitions paused because their window was full
+	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
 }
 
 // ErrFatal wraps the error that stopped the engine under the Stop policy or
 // when a dead letter could not be stored.
-var ErrFatal = errors.New("engine stopped")
+var ErrFatal = errors.New("record failed for good")
 
-// New returns an engine; Start runs it. dead may be nil unless cfg.Policy is
-// DeadLetter. onFatal, if not nil, is called once, with mu held, when the
-// engine meets a fatal error; it must not block or call back into the engine.
-func New[R any](cfg Config, h Handler[R], c Committer, dead DeadLetterFunc[R], onFatal func(error)) *Engine[R] {
+// ErrDrainTimeout is returned by Run when handlers were still running at
+// the shutdown deadline; their records stay uncommitted.
+var ErrDrainTimeout = errors.New("handlers still running at the shutdown deadline")
+
+// ErrHandlersLeaked is returned by Run, joined with ErrDrainTimeout, when
+// handlers had not returned ShutdownMargin after their context was
+// cancelled: they ignore it, and still run after Run returns.
+var ErrHandlersLeaked = errors.New("handlers ignored their cancelled context")
+
+// ErrRunTwice is returned by a second Run.
+var ErrRunTwice = errors.New("engine already ran")
+
+// New returns an engine; Run runs it. Group events (Assign, Revoke, Lose)
+// are accepted from the moment New returns.
+func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	e := &Engine[R]{
-		cfg:           cfg,
-		handle:        h,
-		dead:          dead,
-		committer:     c,
-		log:           cfg.Logger,
-		onFatal:       onFatal,
-		committerDone: make(chan struct{}),
-		stopCommit:    make(chan struct{}),
-		commitNow:     make(chan struct{}, 1),
-		parts:         make(map[TP]*partition[R]),
-		drained:       make(chan struct{}),
+		cfg:       cfg,
+		handle:    h,
+		log:       cfg.Logger,
+		seed:      maphash.MakeSeed(),
+		t0:        time.Now(),
+		commitNow: make(chan struct{}, 1),
+		parts:     make(map[TP]*partition[R]),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.cond.L = &e.mu
+	e.pool.max = cfg.MaxBuffered + cfg.MaxProcCount
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
 	e.updateWindow()
 	return e
 }
 
-// Start launches the workers and the committer. The engine accepts
-// assignments and records before Start; it runs nothing until then.
-// Handlers' contexts are cancelled by Shutdown's deadline or when their
-// partition is lost or revoked past RevokeTimeout, never because the
-// consumer was merely asked to stop: in-flight work is let finish.
-func (e *Engine[R]) Start() {
+func (e *Engine[R]) hashKey(k []byte) uint64 { return maphash.Bytes(e.seed, k) }
+
+// now is the time since the engine was made, for the age of running calls.
+func (e *Engine[R]) now() time.Duration { return time.Since(e.t0) }
+
+// Run consumes src until ctx ends or a record fails for good, then shuts
+// down: it stops fetching, lets running handlers finish for up to
+// ShutdownTimeout (then cancels their context and waits up to
+// ShutdownMargin more), commits what is done and closes src. It returns only
+// after every goroutine it started has returned, except handlers that
+// ignore their cancelled context (ErrHandlersLeaked).
+//
+// It returns nil after a shutdown asked for through ctx, ErrFatal (wrapped)
+// for a record that failed for good, ErrDrainTimeout (wrapped) if handlers
+// outlived ShutdownTimeout, joined with the final commit's error if that
+// failed.
+func (e *Engine[R]) Run(ctx context.Context, src Source[R]) error {
+	fetchCtx, stopFetch := context.WithCancelCause(ctx)
+	defer stopFetch(nil)
+	e.mu.Lock()
+	if e.phase != idle {
+		e.mu.Unlock()
+		return ErrRunTwice
+	}
+	e.phase, e.src, e.stopFetch = running, src, stopFetch
+	if e.fatal != nil {
+		stopFetch(e.fatal)
+	}
+	e.mu.Unlock()
+
 	e.workers.Add(e.cfg.MaxProcCount)
 	for range e.cfg.MaxProcCount {
 		go e.work()
 	}
-	go e.commitLoop()
+	commitCtx, stopCommits := context.WithCancel(context.Background())
+	committerDone := make(chan struct{})
+	go func() {
+		defer close(committerDone)
+		e.commitLoop(commitCtx)
+	}()
+
+	e.fetchLoop(fetchCtx, src)
+
+	err := e.drain()
+	stopCommits()
+	<-committerDone
+	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.CommitTimeout)
+	if cerr := e.commitParts(finalCtx, nil); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	cancel()
+	e.mu.Lock()
+	e.phase = stopped
+	e.mu.Unlock()
+	// Leaving the group revokes what is left: the engine has nothing more
+	// to commit and does not wait again for stuck handlers.
+	src.Close()
+	e.stopHandlers()
+	if ferr := e.Err(); ferr != nil {
+		return errors.Join(ferr, err)
+	}
+	return err
 }
 
 // Err returns the fatal error, if any.
@@ -140,13 +205,14 @@ func (e *Engine[R]) Err() error {
 	return e.fatal
 }
 
-// setFatal records the first fatal error. Called with mu held.
+// setFatal records the first fatal error and stops fetching. Called with mu
+// held.
 func (e *Engine[R]) setFatal(err error) {
 	if e.fatal != nil {
 		return
 	}
 	e.fatal = err
-	if e.onFatal != nil {
-		e.onFatal(err)
+	if e.stopFetch != nil {
+		e.stopFetch(err)
 	}
 }

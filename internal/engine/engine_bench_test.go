@@ -7,10 +7,45 @@ import (
 	"testing"
 )
 
-// BenchmarkEngine measures the engine's own cost per record: a no-op
-// handler fed by a synthetic source of 12 partitions, as the fetch loop
-// feeds it (batches bounded by the room the engine reports), with commits
-// every 100 records to a committer that does nothing.
+// synthSource is an endless backlog over 12 partitions, served as a broker
+// serves it: runs of chunk records of one partition, round robin. It
+// allocates nothing per record and commits nowhere.
+type synthSource struct {
+	keys  [][]byte
+	next  [12]int64
+	part  int
+	left  int // records left in the current partition's run
+	chunk int
+}
+
+func (s *synthSource) Poll(ctx context.Context, max int, b *Batch[int]) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for range max {
+		if s.left == 0 {
+			s.part = (s.part + 1) % len(s.next)
+			s.left = s.chunk
+		}
+		p := s.part
+		off := s.next[p]
+		b.Records = append(b.Records, Fetched[int]{TP: TP{"bench", int32(p)}, Offset: off, Key: s.keys[off%int64(len(s.keys))], Size: 100})
+		s.next[p]++
+		s.left--
+	}
+	return nil
+}
+
+func (s *synthSource) AllowRebalance()                                   {}
+func (s *synthSource) Pause([]TP)                                        {}
+func (s *synthSource) Resume([]TP)                                       {}
+func (s *synthSource) Commit(context.Context, []Offset) error            { return nil }
+func (s *synthSource) DeadLetter(context.Context, int, int, error) error { return nil }
+func (s *synthSource) Close()                                            {}
+
+// BenchmarkEngine measures the engine's own cost per record, fetch loop
+// included: a no-op handler fed by a synthetic source of 12 partitions,
+// with commits every 100 records to a committer that does nothing.
 func BenchmarkEngine(b *testing.B) {
 	for _, mode := range []struct {
 		name string
@@ -21,53 +56,37 @@ func BenchmarkEngine(b *testing.B) {
 				cfg := testConfig()
 				cfg.Ordering = mode.o
 				cfg.MaxProcCount = procs
-				cfg.PartitionWindow = int64(max(2*procs, 512))
-				cfg.MaxBuffered = max(8*procs, 4*int(cfg.PartitionWindow))
+				cfg.PartitionWindow = int64(max(8*procs, 4096))
+				cfg.MaxBuffered = 2 * int(cfg.PartitionWindow)
 				cfg.CommitCount = 100
-				nop := CommitterFunc(func(context.Context, []Offset) error { return nil })
-				// The last handler call closes all: waiting on it costs
+				// The last handler call ends the run: waiting on it costs
 				// nothing, where polling Stats would steal a core.
 				var handled atomic.Int64
-				all := make(chan struct{})
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
 				h := func(context.Context, int, int) error {
 					if handled.Add(1) == int64(b.N) {
-						close(all)
+						cancel()
 					}
 					return nil
 				}
-				e := New(cfg, h, nop, nil, nil)
+				e := New(cfg, h)
 				var tps []TP
 				for p := range 12 {
 					tps = append(tps, TP{"bench", int32(p)})
 				}
 				e.Assign(tps)
-				e.Start()
-				keys := make([][]byte, 10000)
-				for i := range keys {
-					keys[i] = []byte(fmt.Sprintf("key-%d", i))
+				src := &synthSource{keys: make([][]byte, 10000), chunk: 2000}
+				for i := range src.keys {
+					src.keys[i] = fmt.Appendf(nil, "key-%d", i)
 				}
-				batch := make([]Fetched[int], 0, 512)
-				next := make([]int64, 12)
-				ctx := context.Background()
 				b.ReportAllocs()
 				b.ResetTimer()
-				for sent := 0; sent < b.N; {
-					room, _ := e.WaitRoom(ctx)
-					n := min(room, 512, b.N-sent)
-					batch = batch[:0]
-					for i := range n {
-						p := (sent + i) % 12
-						batch = append(batch, Fetched[int]{TP: tps[p], Offset: next[p], Key: keys[(sent+i)%len(keys)]})
-						next[p]++
-					}
-					e.Add(batch)
-					sent += n
-				}
-				<-all
+				_ = e.Run(ctx, src)
 				b.StopTimer()
-				ctx2, cancel := context.WithCancel(ctx)
-				defer cancel()
-				_ = e.Shutdown(ctx2, ctx2)
+				if got := handled.Load(); got < int64(b.N) {
+					b.Fatalf("handled %d of %d", got, b.N)
+				}
 			})
 		}
 	}

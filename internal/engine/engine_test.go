@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -14,109 +13,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// rec is the record type of the tests: its identity and key.
-type rec struct {
-	tp  TP
-	off int64
-	key string
-}
-
-// fakeCommits records every commit and serves the last offset per partition.
-type fakeCommits struct {
-	mu       sync.Mutex
-	last     map[TP]int64
-	calls    int
-	inflight atomic.Int32
-	overlap  atomic.Bool
-	fail     atomic.Int32 // fail this many calls first
-}
-
-func (f *fakeCommits) Commit(_ context.Context, offs []Offset) error {
-	if f.inflight.Add(1) > 1 {
-		f.overlap.Store(true)
-	}
-	defer f.inflight.Add(-1)
-	if f.fail.Add(-1) >= 0 {
-		return errors.New("injected commit failure")
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.last == nil {
-		f.last = map[TP]int64{}
-	}
-	f.calls++
-	for _, o := range offs {
-		if o.Offset <= f.last[o.TP] {
-			return fmt.Errorf("commit for %v went from %d to %d", o.TP, f.last[o.TP], o.Offset)
-		}
-		f.last[o.TP] = o.Offset
-	}
-	return nil
-}
-
-func (f *fakeCommits) get(tp TP) int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.last[tp]
-}
-
-func testConfig() Config {
-	return Config{
-		MaxProcCount: 8, MaxBuffered: 1 << 20, PartitionWindow: 1 << 20,
-		CommitCount: 100, CommitInterval: time.Hour, MaxRetries: 2,
-		BackoffMin: time.Millisecond, BackoffMax: 4 * time.Millisecond,
-		RevokeTimeout: 5 * time.Second,
-	}
-}
-
-// start returns a started engine with a recording committer that owns one
-// partition, t/0.
-func start(t *testing.T, cfg Config, h Handler[rec]) (*Engine[rec], *fakeCommits, TP) {
-	t.Helper()
-	fc := &fakeCommits{}
-	e := New(cfg, h, fc, nil, nil)
-	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
-	return e, fc, tp
-}
-
-func feed(e *Engine[rec], tp TP, from, to int64, key func(int64) string) {
-	var batch []Fetched[rec]
-	for o := from; o < to; o++ {
-		k := ""
-		if key != nil {
-			k = key(o)
-		}
-		var kb []byte
-		if k != "" {
-			kb = []byte(k)
-		}
-		batch = append(batch, Fetched[rec]{TP: tp, Offset: o, Key: kb, Rec: rec{tp, o, k}})
-	}
-	e.Add(batch)
-}
-
-// waitFor polls cond with a bounded deadline; it is not a sleep standing in
-// for synchronisation but a bounded wait for an asynchronous outcome.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func shutdown(t *testing.T, e *Engine[rec]) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return e.Shutdown(ctx, ctx)
-}
 
 func TestConcurrencyPeakReachesAndNeverExceedsMaxProcCount(t *testing.T) {
 	cfg := testConfig()
@@ -159,6 +55,9 @@ func TestConcurrencyPeakReachesAndNeverExceedsMaxProcCount(t *testing.T) {
 func TestCommitNeverPassesAnUnfinishedRecord(t *testing.T) {
 	cfg := testConfig()
 	cfg.CommitCount = 1
+	// More workers than records, so each takes one: a worker that takes
+	// several runs them in turn, and offset 10 would hold back its batch.
+	cfg.MaxProcCount = 128
 	slow := make(chan struct{})
 	h := func(ctx context.Context, r rec, _ int) error {
 		if r.off == 10 {
@@ -189,11 +88,9 @@ func TestCommitNeverPassesAnUnfinishedRecord(t *testing.T) {
 
 func TestGapsCountAsDone(t *testing.T) {
 	fc := &fakeCommits{}
-	e := New(testConfig(), func(context.Context, rec, int) error { return nil }, fc, nil, nil)
 	tp := TP{"t", 3}
-	e.Assign([]TP{tp})
-	e.Start()
-	e.Add([]Fetched[rec]{{TP: tp, Offset: 5}, {TP: tp, Offset: 9}, {TP: tp, Offset: 40}})
+	e := run(t, testConfig(), func(context.Context, rec, int) error { return nil }, fc, nil, tp)
+	e.src.push(Fetched[rec]{TP: tp, Offset: 5}, Fetched[rec]{TP: tp, Offset: 9}, Fetched[rec]{TP: tp, Offset: 40})
 	waitFor(t, "3 done", func() bool { return e.Stats().Processed == 3 })
 	if err := shutdown(t, e); err != nil {
 		t.Fatal(err)
@@ -238,10 +135,8 @@ func TestKeyOrderUnderRandomLatency(t *testing.T) {
 				return nil
 			}
 			fc := &fakeCommits{}
-			e := New(cfg, h, fc, nil, nil)
 			tps := []TP{{"t", 0}, {"t", 1}, {"t", 2}}
-			e.Assign(tps)
-			e.Start()
+			e := run(t, cfg, h, fc, nil, tps...)
 			for _, tp := range tps {
 				feed(e, tp, 0, 600, func(o int64) string { return fmt.Sprintf("%d/k%d", tp.Partition, o%37) })
 			}

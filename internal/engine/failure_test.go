@@ -80,10 +80,8 @@ func TestDeadLetterPolicy(t *testing.T) {
 		return nil
 	}
 	fc := &fakeCommits{}
-	e := New(cfg, h, fc, dl, nil)
 	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e := run(t, cfg, h, fc, dl, tp)
 	feed(e, tp, 0, 10, nil)
 	waitFor(t, "dead-lettered", func() bool { return e.Stats().DeadLettered == 1 })
 	if err := shutdown(t, e); err != nil {
@@ -99,14 +97,11 @@ func TestDeadLetterFailureIsFatalAndNotCommitted(t *testing.T) {
 	cfg.Policy = DeadLetter
 	h, _ := failing(map[int64]bool{4: true})
 	dl := func(context.Context, rec, int, error) error { return errors.New("topic missing") }
-	var fatalErr atomic.Value
 	fc := &fakeCommits{}
-	e := New(cfg, h, fc, dl, func(err error) { fatalErr.Store(err) })
 	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e := run(t, cfg, h, fc, dl, tp)
 	feed(e, tp, 0, 10, nil)
-	waitFor(t, "fatal", func() bool { return fatalErr.Load() != nil })
+	waitFor(t, "fatal", func() bool { return e.Err() != nil })
 	waitFor(t, "others done", func() bool { return e.Stats().Processed == 9 })
 	if err := shutdown(t, e); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,6 @@
 package engine
 
-import (
-	"context"
-	"time"
-
-	"github.com/kafkaworker/kafkaworker/internal/window"
-)
+import "time"
 
 // item is one fetched record on its way through the engine. Items are
 // recycled through the engine's free list, so nothing may keep a pointer to
@@ -14,10 +9,15 @@ type item[R any] struct {
 	rec     R
 	p       *partition[R] // the assignment the record was fetched in
 	off     int64
+	size    int64
 	ch      *chain[R] // the ordering chain it runs in; nil when unordered
 	attempt int       // 1 on first delivery
-	started time.Time // start of the current attempt, while running
+	started time.Duration
 	timer   *time.Timer
+
+	// Set by the worker that ran it, read when it is settled.
+	out outcome
+	err error
 
 	// prev and next link the item into exactly one list at a time: its
 	// partition's running list, its chain's waiting list, or the engine's
@@ -65,41 +65,44 @@ func (l *list[R]) popFront() *item[R] {
 	return it
 }
 
-// chain serialises the records that must run one at a time: those of one key
-// (ByKey) or of one partition (ByPartition). While a chain exists one of its
-// records is runnable, running or waiting out a retry backoff; the others wait
-// in offset order.
-type chain[R any] struct {
-	key     string
-	busy    bool // one of its records is runnable, running or in backoff
-	waiting list[R]
+// pool recycles items and chains, so that the steady state allocates
+// nothing per record. Guarded by the engine's mutex.
+type pool[R any] struct {
+	items  []*item[R]
+	chains []*chain[R]
+	max    int // most items or chains kept: the buffer's bound
 }
 
-// partState is where a partition's assignment is in its life.
-type partState uint8
+func (p *pool[R]) item() *item[R] {
+	if n := len(p.items); n > 0 {
+		it := p.items[n-1]
+		p.items = p.items[:n-1]
+		return it
+	}
+	return new(item[R])
+}
 
-const (
-	active   partState = iota // records are dispatched
-	revoking                  // no new dispatch; waiting for in-flight records
-	dropped                   // gone; late completions are ignored
-)
+// freeItem recycles it once nothing refers to it.
+func (p *pool[R]) freeItem(it *item[R]) {
+	*it = item[R]{}
+	if len(p.items) < p.max {
+		p.items = append(p.items, it)
+	}
+}
 
-// partition is the engine's state for one assignment of a partition. A new
-// assignment of the same partition gets a new partition value with a new
-// epoch, so a completion that arrives from an old assignment finds its own,
-// dropped, partition and never touches the new one.
-type partition[R any] struct {
-	tp        TP
-	epoch     uint64
-	state     partState
-	ctx       context.Context // handlers' context; cancelled when dropped
-	cancel    context.CancelFunc
-	win       window.Window
-	committed int64 // last offset committed, or where consumption started; -1 before any record
-	running   list[R]
-	keys      map[string]*chain[R] // ByKey
-	serial    *chain[R]            // ByPartition
-	paused    bool                 // as last applied to the client
-	hwm       int64                // the log's high watermark at the last fetch; -1 unknown
-	drained   chan struct{}        // closed when revoking and nothing runs
+func (p *pool[R]) chain(key uint64) *chain[R] {
+	if n := len(p.chains); n > 0 {
+		ch := p.chains[n-1]
+		p.chains = p.chains[:n-1]
+		ch.key = key
+		return ch
+	}
+	return &chain[R]{key: key}
+}
+
+func (p *pool[R]) freeChain(ch *chain[R]) {
+	*ch = chain[R]{}
+	if len(p.chains) < p.max {
+		p.chains = append(p.chains, ch)
+	}
 }

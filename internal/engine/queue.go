@@ -24,6 +24,13 @@ func (q *queue[R]) push(it *item[R]) {
 	q.size++
 }
 
+func (q *queue[R]) peek() *item[R] {
+	if q.size == 0 {
+		return nil
+	}
+	return q.buf[q.head]
+}
+
 func (q *queue[R]) pop() *item[R] {
 	if q.size == 0 {
 		return nil

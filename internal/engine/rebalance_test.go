@@ -20,10 +20,8 @@ func TestRevokeWaitsForRunningRecordsAndCommits(t *testing.T) {
 		return nil
 	}
 	fc := &fakeCommits{}
-	e := New(cfg, h, fc, nil, nil)
 	p0, p1 := TP{"t", 0}, TP{"t", 1}
-	e.Assign([]TP{p0, p1})
-	e.Start()
+	e := run(t, cfg, h, fc, nil, p0, p1)
 	feed(e, p0, 0, 5, nil)
 	waitFor(t, "offset 2 running", func() bool { return started.Load() == 1 })
 
@@ -45,8 +43,10 @@ func TestRevokeWaitsForRunningRecordsAndCommits(t *testing.T) {
 		t.Fatalf("revoke committed %d, want 5", got)
 	}
 	// Records fetched for the revoked partition after the revoke are not ours.
-	if kept := e.Add([]Fetched[rec]{{TP: p0, Offset: 5}}); kept != 0 {
-		t.Fatalf("Add kept %d records of a revoked partition", kept)
+	feed(e, p0, 5, 6, nil)
+	waitFor(t, "the late record dropped", func() bool { return e.Stats().Dropped == 1 })
+	if p := e.Stats().Processed; p != 5+50 {
+		t.Fatalf("processed %d: a record of a revoked partition ran", p)
 	}
 	if err := shutdown(t, e); err != nil {
 		t.Fatal(err)
@@ -103,17 +103,15 @@ func TestRevokeTimeoutIgnoresLateCompletionAndNewEpochIsUntouched(t *testing.T) 
 
 func TestLoseNeverCommits(t *testing.T) {
 	fc := &fakeCommits{}
-	e := New(testConfig(), func(context.Context, rec, int) error { return nil }, fc, nil, nil)
 	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e := run(t, testConfig(), func(context.Context, rec, int) error { return nil }, fc, nil, tp)
 	feed(e, tp, 0, 10, nil)
 	waitFor(t, "done", func() bool { return e.Stats().Processed == 10 })
 	e.Lose([]TP{tp})
 	if err := shutdown(t, e); err != nil {
 		t.Fatal(err)
 	}
-	if fc.calls != 0 {
+	if fc.callCount() != 0 {
 		t.Fatalf("%d commits after a loss", fc.calls)
 	}
 }
@@ -130,57 +128,39 @@ func TestBackpressureBoundsBufferAndPausesOnlyTheStuckPartition(t *testing.T) {
 		}
 		return nil
 	}
-	e := New(cfg, h, &fakeCommits{}, nil, nil)
 	tps := []TP{{"t", 0}, {"t", 1}, {"t", 2}}
-	e.Assign(tps)
-	e.Start()
-	// A fetch loop over a 100k-record backlog per partition, as the
-	// adapter runs it: wait for room, apply the plan, fetch at most
-	// min(room, window) from unpaused partitions.
-	next := map[TP]int64{}
-	paused := map[TP]bool{}
-	maxBuffered := 0
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	flowing := func() bool {
-		ps := e.Stats().Partitions
-		return ps[1].Committable >= 20000 && ps[2].Committable >= 20000
-	}
-	for !flowing() {
-		room, err := e.WaitRoom(ctx)
-		if err != nil {
-			t.Fatalf("WaitRoom: %v (stats %+v)", err, e.Stats())
-		}
-		pause, resume, pollMax := e.FetchPlan()
-		for _, tp := range resume {
-			paused[tp] = false
-		}
-		for _, tp := range pause {
-			paused[tp] = true
-		}
-		n := min(room, pollMax)
+	e := run(t, cfg, h, &fakeCommits{}, nil, tps...)
+	// A backlog of 30,000 records per partition, interleaved in chunks of
+	// 50 as a broker serves them; the engine's own fetch loop polls it.
+	for from := int64(0); from < 30000; from += 50 {
 		for _, tp := range tps {
-			if paused[tp] || n == 0 || next[tp] >= 100000 {
-				continue
-			}
-			k := min(n, 50)
-			feed(e, tp, next[tp], next[tp]+int64(k), nil)
-			next[tp] += int64(k)
-			n -= k
+			feed(e, tp, from, from+50, nil)
 		}
-		maxBuffered = max(maxBuffered, e.Stats().Buffered)
 	}
+	var maxBuffered int
+	waitFor(t, "partitions 1 and 2 flowing past the stuck partition 0", func() bool {
+		s := e.Stats()
+		maxBuffered = max(maxBuffered, s.Buffered)
+		return s.Partitions[1].Committable >= 20000 && s.Partitions[2].Committable >= 20000
+	})
 	s := e.Stats()
 	if maxBuffered > cfg.MaxBuffered {
 		t.Fatalf("buffered reached %d, above the bound %d", maxBuffered, cfg.MaxBuffered)
 	}
-	if !paused[tps[0]] {
-		t.Fatal("the stuck partition was never paused")
+	if !e.src.isPaused(tps[0]) || !s.Partitions[0].Paused {
+		t.Fatal("the stuck partition is not paused")
+	}
+	if e.src.isPaused(tps[1]) || e.src.isPaused(tps[2]) {
+		t.Fatal("a flowing partition is paused")
 	}
 	if span := s.Partitions[0].Span; span > 2*cfg.PartitionWindow {
 		t.Fatalf("stuck partition's window spans %d offsets, above twice the bound %d", span, cfg.PartitionWindow)
 	}
 	close(stuck)
+	// Unstuck, partition 0 is resumed and drains its backlog.
+	waitFor(t, "partition 0 resumed and drained", func() bool {
+		return e.Stats().Partitions[0].Committable == 30000
+	})
 	if err := shutdown(t, e); err != nil {
 		t.Fatal(err)
 	}
@@ -196,17 +176,19 @@ func TestShutdownTimeoutCancelsHandlersAndCommitsWhatIsDone(t *testing.T) {
 		}
 		return nil
 	}
-	e, fc, tp := start(t, testConfig(), h)
+	cfg := testConfig()
+	cfg.ShutdownTimeout = 50 * time.Millisecond
+	e, fc, tp := start(t, cfg, h)
 	feed(e, tp, 0, 10, nil)
 	waitFor(t, "others done", func() bool { return e.Stats().Processed == 9 })
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	err := e.Shutdown(ctx, context.Background())
-	if !errors.Is(err, ErrDrainTimeout) {
-		t.Fatalf("Shutdown = %v, want ErrDrainTimeout", err)
+	err := shutdown(t, e)
+	if !errors.Is(err, ErrDrainTimeout) || errors.Is(err, ErrHandlersLeaked) {
+		t.Fatalf("Run = %v, want ErrDrainTimeout alone", err)
 	}
-	waitFor(t, "handler cancelled", cancelled.Load)
-	e.workers.Wait()
+	// Run returned only after the cancelled handler did.
+	if !cancelled.Load() {
+		t.Fatal("Run returned before the cancelled handler")
+	}
 	if fc.get(tp) != 3 {
 		t.Fatalf("committed %d, want 3", fc.get(tp))
 	}
@@ -217,10 +199,8 @@ func TestCommitFailureIsRetried(t *testing.T) {
 	cfg.CommitCount = 10
 	fc := &fakeCommits{}
 	fc.fail.Store(2)
-	e := New(cfg, func(context.Context, rec, int) error { return nil }, fc, nil, nil)
 	tp := TP{"t", 0}
-	e.Assign([]TP{tp})
-	e.Start()
+	e := run(t, cfg, func(context.Context, rec, int) error { return nil }, fc, nil, tp)
 	feed(e, tp, 0, 10, nil)
 	waitFor(t, "commit after two failures", func() bool { return fc.get(tp) == 10 })
 	if err := shutdown(t, e); err != nil {

@@ -1,6 +1,9 @@
 package engine
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // TP names a topic partition.
 type TP struct {
@@ -16,15 +19,66 @@ type Offset struct {
 	Epoch uint64
 }
 
-// Committer writes offsets to Kafka. The engine calls it from one goroutine at
-// a time and never while holding its own lock, so an implementation may block
-// on the network or on the client's group state.
-type Committer interface {
-	Commit(ctx context.Context, offsets []Offset) error
+// Fetched is one record a Source hands to the engine.
+type Fetched[R any] struct {
+	Rec    R
+	TP     TP
+	Offset int64
+	Key    []byte // nil: no key
+	Size   int    // bytes of key, value and headers, for MaxBufferedBytes
 }
 
-// CommitterFunc adapts a function to Committer.
-type CommitterFunc func(ctx context.Context, offsets []Offset) error
+// Watermark is a partition's high watermark as a fetch reported it.
+type Watermark struct {
+	TP
+	High int64
+}
 
-// Commit calls f.
-func (f CommitterFunc) Commit(ctx context.Context, offsets []Offset) error { return f(ctx, offsets) }
+// Batch is what one Poll brings. Poll appends to it; the engine resets it.
+type Batch[R any] struct {
+	Records []Fetched[R]
+	Marks   []Watermark
+}
+
+func (b *Batch[R]) reset() {
+	clear(b.Records)
+	b.Records, b.Marks = b.Records[:0], b.Marks[:0]
+}
+
+// ErrSourceClosed is returned by a Source's Poll once it is closed.
+var ErrSourceClosed = errors.New("source closed")
+
+// Source is where records come from and offsets go: a Kafka consumer group
+// client, or a fake in tests. The engine owns the loop that drives it (one
+// goroutine calls Poll, then AllowRebalance); Pause and Resume may be called
+// from any goroutine but never two at once; Commit is called by one
+// goroutine at a time; DeadLetter by many at once.
+type Source[R any] interface {
+	// Poll blocks until records are buffered or ctx ends, then appends at
+	// most max records (max ≥ 1) and the partitions' high watermarks to b.
+	// It returns ctx's error, or ErrSourceClosed once the source is closed.
+	// Group changes wait from Poll until AllowRebalance.
+	Poll(ctx context.Context, max int, b *Batch[R]) error
+	// AllowRebalance lets group changes held since the last Poll proceed.
+	AllowRebalance()
+	// Pause stops fetching partitions; Resume starts again. What a paused
+	// partition had prefetched may be dropped and fetched again later.
+	Pause(tps []TP)
+	Resume(tps []TP)
+	// Commit stores offsets synchronously.
+	Commit(ctx context.Context, offs []Offset) error
+	// DeadLetter stores a record whose retries are used up, returning once
+	// it is durably stored.
+	DeadLetter(ctx context.Context, r R, attempts int, cause error) error
+	// Close leaves the group; the group callbacks may run during it.
+	Close()
+}
+
+// Group is what a Source tells the engine about the group's assignment. The
+// Source calls it from one goroutine at a time (the client's group
+// callbacks), possibly before Run.
+type Group interface {
+	Assign(tps []TP)
+	Revoke(ctx context.Context, tps []TP) error
+	Lose(tps []TP)
+}

@@ -16,7 +16,7 @@ type PartitionStats struct {
 	HighWatermark  int64         // the log's end offset at the last fetch; -1 unknown
 	Span           int64         // offsets between the commit point and the newest record
 	Pending        int           // records fetched and not finished
-	InFlight       int           // handler calls running
+	InFlight       int           // records taken by workers: running, or next in a worker's batch
 	OldestInFlight time.Duration // age of the oldest running call
 	Paused         bool
 }
@@ -24,17 +24,20 @@ type PartitionStats struct {
 // Stats is a snapshot of the engine.
 type Stats struct {
 	Counters
-	InFlight   int
-	Buffered   int
-	Partitions []PartitionStats // sorted by topic, partition
+	InFlight      int
+	Buffered      int
+	BufferedBytes int64
+	Partitions    []PartitionStats // sorted by topic, partition
 }
 
 // Stats returns a snapshot. It costs O(partitions).
 func (e *Engine[R]) Stats() Stats {
-	now := time.Now()
+	now := e.now()
+	peak := int(e.peak.Load())
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Stats{Counters: e.counters, InFlight: e.inflight, Buffered: e.buffered}
+	s := Stats{Counters: e.counters, InFlight: int(e.calls.Load()), Buffered: e.buffered, BufferedBytes: e.bufBytes}
+	s.PeakInFlight = peak
 	s.Partitions = make([]PartitionStats, 0, len(e.parts))
 	for _, p := range e.parts {
 		ps := PartitionStats{
@@ -47,8 +50,8 @@ func (e *Engine[R]) Stats() Stats {
 			ps.HighestFetched = -1
 		}
 		if it := p.running.head; it != nil {
-			// Running lists are in start order.
-			ps.OldestInFlight = now.Sub(it.started)
+			// Running lists are in the order records were taken.
+			ps.OldestInFlight = now - it.started
 		}
 		s.Partitions = append(s.Partitions, ps)
 	}

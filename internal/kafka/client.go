@@ -28,20 +28,32 @@ type Options struct {
 	TLS              *tls.Config    // nil: plaintext
 	SASL             sasl.Mechanism // nil: none
 	Logger           *slog.Logger
-	Extra            []kgo.Opt // appended last (hooks such as kprom)
+	// Extra are the user's options (hooks such as kprom). They are applied
+	// first, so that none of the options below, which the consumer's
+	// guarantees rest on, can be replaced by them.
+	Extra []kgo.Opt
+	// PrefetchBytes bounds what the client fetches ahead, decompressed:
+	// see Source's fetch sizing.
+	PrefetchBytes int64
+	// PartitionRecords is how many records of one partition a fetch
+	// should bring at most (half the engine's window).
+	PartitionRecords int64
 
-	// Group callbacks. The client never runs two at once.
-	OnAssigned func(ctx context.Context, tps []engine.TP)
-	OnRevoked  func(ctx context.Context, tps []engine.TP)
-	OnLost     func(ctx context.Context, tps []engine.TP)
+	// Listener receives the assignment changes. The client never runs two of
+	// its callbacks at once.
+	Listener engine.Group
 }
 
 // NewClient returns a group consumer client. Auto-commit is disabled here and
 // nowhere else: offsets are committed only by the engine's Committer.
 // Rebalances are blocked from a poll until AllowRebalance, so that a batch is
 // handed to the engine whole before its partitions can be revoked.
-func NewClient(o Options) (*kgo.Client, error) {
-	opts := []kgo.Opt{
+func NewClient(o Options, hooks ...kgo.Hook) (*kgo.Client, error) {
+	opts := append([]kgo.Opt(nil), o.Extra...)
+	if len(hooks) > 0 {
+		opts = append(opts, kgo.WithHooks(hooks...))
+	}
+	opts = append(opts,
 		kgo.SeedBrokers(o.Seeds...),
 		kgo.ClientID(o.ClientID),
 		kgo.ConsumerGroup(o.Group),
@@ -55,19 +67,32 @@ func NewClient(o Options) (*kgo.Client, error) {
 		// wait behind one the broker holds for up to MaxWait when the
 		// other partitions have nothing new; the default 5s would stall
 		// it. 100ms costs an idle consumer ten small requests a second.
-		kgo.FetchMaxWait(100 * time.Millisecond),
+		kgo.FetchMaxWait(100*time.Millisecond),
 		// A missing dead-letter topic must fail the produce, not retry
 		// forever.
 		kgo.UnknownTopicRetries(3),
-		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			// Called on every join, even with nothing new: the
 			// engine counts joins.
-			if o.OnAssigned != nil {
-				o.OnAssigned(ctx, TPs(m))
+			o.Listener.Assign(TPs(m))
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			if len(m) > 0 {
+				if err := o.Listener.Revoke(ctx, TPs(m)); err != nil && o.Logger != nil {
+					o.Logger.Warn("revoke", "err", err)
+				}
 			}
 		}),
-		kgo.OnPartitionsRevoked(groupCallback(o.OnRevoked)),
-		kgo.OnPartitionsLost(groupCallback(o.OnLost)),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			if len(m) > 0 {
+				o.Listener.Lose(TPs(m))
+			}
+		}),
+	)
+	if o.PrefetchBytes > 0 {
+		// Start small; Source.resize adapts as records arrive.
+		maxBytes := int32(min(o.PrefetchBytes, 50<<20))
+		opts = append(opts, kgo.FetchMaxBytes(maxBytes), kgo.FetchMaxPartitionBytes(min(maxBytes, 1<<20)))
 	}
 	if o.ResetToLatest {
 		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
@@ -83,16 +108,7 @@ func NewClient(o Options) (*kgo.Client, error) {
 	if o.Logger != nil {
 		opts = append(opts, kgo.WithLogger(slogLogger{o.Logger}))
 	}
-	opts = append(opts, o.Extra...)
 	return kgo.NewClient(opts...)
-}
-
-func groupCallback(f func(context.Context, []engine.TP)) func(context.Context, *kgo.Client, map[string][]int32) {
-	return func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
-		if f != nil && len(m) > 0 {
-			f(ctx, TPs(m))
-		}
-	}
 }
 
 // TPs flattens a franz-go partition map.
