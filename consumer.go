@@ -46,7 +46,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *Consumer) { c.log = l } 
 // for metrics (plugin/kprom) or kgo.FetchMaxWait. They are applied before
 // the options the consumer's guarantees rest on (group callbacks,
 // auto-commit off, rebalances blocked while polling, the reset policy),
-// which therefore always win.
+// which therefore always win. An auto-commit option (kgo.AutoCommitMarks,
+// kgo.GreedyAutoCommit) makes Run fail at once: auto-commit commits what was
+// fetched, not what was handled.
 func WithClientOptions(opts ...kgo.Opt) Option {
 	return func(c *Consumer) { c.extra = append(c.extra, opts...) }
 }
@@ -168,7 +170,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 	src, err := c.newSource()
 	if err != nil {
-		return err
+		return fmt.Errorf("kafkaworker: creating the client: %w", err)
 	}
 	if err := c.check(ctx, src.Client()); err != nil {
 		src.Close()

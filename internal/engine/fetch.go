@@ -56,10 +56,10 @@ func (e *Engine[R]) waitRoom(ctx context.Context) (int, error) {
 		avg := max(e.bufBytes/int64(e.buffered), 1)
 		room = min(room, int(max((e.cfg.MaxBufferedBytes-e.bufBytes)/avg, 1)))
 	}
-	// Half a window per poll: one poll alone never fills a partition's
-	// window, which would pause it (dropping what the client prefetched
-	// for it) while it is merely busy rather than stuck.
-	room = min(room, int(max(e.window/2, 1)))
+	// No smaller cap: a poll that takes all the client has buffered for a
+	// partition leaves nothing to drop if that partition is then paused,
+	// whereas taking part of it and pausing drops the rest, which is then
+	// fetched and decoded again.
 	e.mu.Unlock()
 	return max(room, 1), nil
 }
