@@ -194,9 +194,16 @@ func TestUserAutoCommitIsRefused(t *testing.T) {
 // whole bound is still consumed, alone.
 func TestMaxBufferedBytesBoundsAndLargeRecordsPass(t *testing.T) {
 	cl := testkafka.Start(t)
-	topic, group := cl.Topic(t, 2), cl.Name(t, "g")
-	// 40 records of 64 KiB, then two of 2 MB.
-	prod := cl.Client()
+	maxMsg := "8388608"
+	topic, group := cl.TopicRF(t, 2, 1, map[string]*string{"max.message.bytes": &maxMsg}), cl.Name(t, "g")
+	// 40 records of 64 KiB, then two of 2 MB, not compressed, so that each
+	// is as large on the wire as in memory.
+	prod, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(cl.Seeds, ",")...),
+		kgo.ProducerBatchMaxBytes(8<<20), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range 42 {
@@ -206,7 +213,7 @@ func TestMaxBufferedBytesBoundsAndLargeRecordsPass(t *testing.T) {
 		}
 		v := bytes.Repeat([]byte{byte(i)}, size)
 		if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "k%d", i), Value: v}).FirstErr(); err != nil {
-			t.Skipf("cluster refused a %d-byte record: %v", size, err)
+			t.Fatalf("producing a %d-byte record: %v", size, err)
 		}
 	}
 	ends := cl.EndOffsets(t, topic)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -56,49 +57,75 @@ func TestRevokeWaitsForRunningRecordsAndCommits(t *testing.T) {
 	}
 }
 
+// A revoke that times out gives the partition up with a record still
+// running; when that record finishes late, its success must touch nothing of
+// the partition's next assignment. The new assignment's offset 0 is held
+// running, so a late completion that leaked into the new window would show
+// as a commit point past 0. Virtual time (synctest): the 50 ms revoke timeout
+// passes without waiting.
 func TestRevokeTimeoutIgnoresLateCompletionAndNewEpochIsUntouched(t *testing.T) {
-	cfg := testConfig()
-	cfg.RevokeTimeout = 50 * time.Millisecond
-	hold := make(chan struct{})
-	var sawCancel atomic.Bool
-	var first atomic.Bool
-	h := func(ctx context.Context, r rec, _ int) error {
-		if r.off == 0 && first.CompareAndSwap(false, true) {
-			<-ctx.Done() // cancelled when the revoke gives up
-			sawCancel.Store(true)
-			<-hold
-			return nil // a late success from the old assignment
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.RevokeTimeout = 50 * time.Millisecond
+		hold, holdNew := make(chan struct{}), make(chan struct{})
+		var calls0 atomic.Int32
+		var sawCancel atomic.Bool
+		h := func(ctx context.Context, r rec, _ int) error {
+			if r.off != 0 {
+				return nil
+			}
+			switch calls0.Add(1) {
+			case 1: // the old assignment
+				<-ctx.Done() // cancelled when the revoke gives up
+				sawCancel.Store(true)
+				<-hold
+				return nil // a late success
+			case 2: // the new assignment
+				<-holdNew
+			}
+			return nil
 		}
-		return nil
-	}
-	e, fc, tp := start(t, cfg, h)
-	feed(e, tp, 0, 3, nil)
-	waitFor(t, "two done", func() bool { return e.Stats().Processed == 2 })
-	if err := e.Revoke(context.Background(), []TP{tp}); err != nil {
-		t.Fatal(err)
-	}
-	if fc.get(tp) != 0 {
-		t.Fatalf("revoke committed %d past a record still running", fc.get(tp))
-	}
-	// The partition comes back (new epoch) from the committed offset 0.
-	e.Assign([]TP{tp})
-	e.mu.Lock()
-	epoch := e.parts[tp].epoch
-	e.mu.Unlock()
-	waitFor(t, "old handler cancelled", sawCancel.Load)
-	close(hold) // the old assignment's record now finishes
-	feed(e, tp, 0, 3, nil)
-	waitFor(t, "new epoch done", func() bool { return e.Stats().Partitions[0].Committable == 3 })
-	if err := shutdown(t, e); err != nil {
-		t.Fatal(err)
-	}
-	s := e.Stats()
-	if s.RevokeTimeouts != 1 {
-		t.Fatalf("RevokeTimeouts %d, want 1", s.RevokeTimeouts)
-	}
-	if fc.get(tp) != 3 {
-		t.Fatalf("committed %d after epoch %d, want 3", fc.get(tp), epoch)
-	}
+		e, fc, tp := start(t, cfg, h)
+		feed(e, tp, 0, 3, nil)
+		synctest.Wait()
+		if p := e.Stats().Processed; p != 2 {
+			t.Fatalf("processed %d, want 2 with offset 0 running", p)
+		}
+		if err := e.Revoke(context.Background(), []TP{tp}); err != nil {
+			t.Fatal(err)
+		}
+		if fc.get(tp) != 0 {
+			t.Fatalf("revoke committed %d past a record still running", fc.get(tp))
+		}
+		synctest.Wait()
+		if !sawCancel.Load() {
+			t.Fatal("the old handler's context was not cancelled")
+		}
+		// The partition comes back (new epoch) from the committed offset 0.
+		e.Assign([]TP{tp})
+		feed(e, tp, 0, 3, nil)
+		synctest.Wait() // new offsets 1 and 2 done, new offset 0 held
+		close(hold)     // the old assignment's record now finishes
+		synctest.Wait()
+		ps := e.Stats().Partitions
+		if len(ps) != 1 || ps[0].Committable != 0 || ps[0].Epoch < 2 {
+			t.Fatalf("new assignment %+v: want epoch ≥ 2 and commit point 0 while its offset 0 runs", ps)
+		}
+		close(holdNew)
+		synctest.Wait()
+		if c := e.Stats().Partitions[0].Committable; c != 3 {
+			t.Fatalf("commit point %d, want 3", c)
+		}
+		if err := shutdown(t, e); err != nil {
+			t.Fatal(err)
+		}
+		if s := e.Stats(); s.RevokeTimeouts != 1 {
+			t.Fatalf("RevokeTimeouts %d, want 1", s.RevokeTimeouts)
+		}
+		if fc.get(tp) != 3 {
+			t.Fatalf("committed %d, want 3", fc.get(tp))
+		}
+	})
 }
 
 func TestLoseNeverCommits(t *testing.T) {
@@ -167,6 +194,10 @@ func TestBackpressureBoundsBufferAndPausesOnlyTheStuckPartition(t *testing.T) {
 }
 
 func TestShutdownTimeoutCancelsHandlersAndCommitsWhatIsDone(t *testing.T) {
+	synctest.Test(t, testShutdownTimeout)
+}
+
+func testShutdownTimeout(t *testing.T) {
 	var cancelled atomic.Bool
 	h := func(ctx context.Context, r rec, _ int) error {
 		if r.off == 3 {
@@ -180,7 +211,10 @@ func TestShutdownTimeoutCancelsHandlersAndCommitsWhatIsDone(t *testing.T) {
 	cfg.ShutdownTimeout = 50 * time.Millisecond
 	e, fc, tp := start(t, cfg, h)
 	feed(e, tp, 0, 10, nil)
-	waitFor(t, "others done", func() bool { return e.Stats().Processed == 9 })
+	synctest.Wait()
+	if p := e.Stats().Processed; p != 9 {
+		t.Fatalf("processed %d, want 9", p)
+	}
 	err := shutdown(t, e)
 	if !errors.Is(err, ErrDrainTimeout) || errors.Is(err, ErrHandlersLeaked) {
 		t.Fatalf("Run = %v, want ErrDrainTimeout alone", err)
@@ -195,6 +229,12 @@ func TestShutdownTimeoutCancelsHandlersAndCommitsWhatIsDone(t *testing.T) {
 }
 
 func TestCommitFailureIsRetried(t *testing.T) {
+	synctest.Test(t, testCommitFailureIsRetried)
+}
+
+// testCommitFailureIsRetried runs in virtual time: the retries back off
+// 100 ms, then 200 ms.
+func testCommitFailureIsRetried(t *testing.T) {
 	cfg := testConfig()
 	cfg.CommitCount = 10
 	fc := &fakeCommits{}
@@ -202,7 +242,12 @@ func TestCommitFailureIsRetried(t *testing.T) {
 	tp := TP{"t", 0}
 	e := run(t, cfg, func(context.Context, rec, int) error { return nil }, fc, nil, tp)
 	feed(e, tp, 0, 10, nil)
-	waitFor(t, "commit after two failures", func() bool { return fc.get(tp) == 10 })
+	synctest.Wait()
+	time.Sleep(time.Second) // virtual: past both backoffs
+	synctest.Wait()
+	if got := fc.get(tp); got != 10 {
+		t.Fatalf("committed %d after two failures and their backoffs, want 10", got)
+	}
 	if err := shutdown(t, e); err != nil {
 		t.Fatal(err)
 	}
