@@ -130,6 +130,7 @@ type Encoder struct {
 	z    []byte // compressed body
 	best []byte // best body found so far
 	out  []byte // the metadata string
+	form [1]byte
 }
 
 var encoders = sync.Pool{New: func() any { return new(Encoder) }}
@@ -166,12 +167,15 @@ func (e *Encoder) Encode(committed int64, done []uint64, n int64, budget int) st
 		return ""
 	}
 
-	e.runs = appendRuns(e.runs[:0], done, end)
 	e.bits = appendBitset(e.bits[:0], done, end)
+	// The run-length form matters only while it is smaller than the bitset
+	// and, for a prefix, up to the limit: stop building it past both.
+	var whole bool
+	e.runs, whole = appendRuns(e.runs[:0], done, end, min(len(e.bits), limit))
 
 	// Smallest uncompressed form, whole.
 	form, payload := byte(formRuns), e.runs
-	if len(e.bits) < len(e.runs) {
+	if !whole || len(e.bits) < len(e.runs) {
 		form, payload = formBits, e.bits
 	}
 	bestForm, bestEnd := byte(0), int64(0)
@@ -240,6 +244,11 @@ func (e *Encoder) tryZstd(form byte, payload []byte, committed, end int64, maxBo
 		keep(pend)
 		return bestForm, bestEnd
 	}
+	if len(e.z) > len(e.body)*7/8 {
+		// Incompressible (random done bits): no prefix of it will do
+		// much better than the uncompressed one already found.
+		return bestForm, bestEnd
+	}
 	// Over budget even compressed: bisect on the payload bytes, starting
 	// from the size the whole range's ratio predicts.
 	lo, hi := 0, len(payload) // a prefix of lo bytes fits; hi does not
@@ -270,7 +279,8 @@ func (e *Encoder) appendBody(dst []byte, form byte, committed, n int64, payload 
 	dst = binary.AppendUvarint(dst, uint64(committed))
 	dst = binary.AppendUvarint(dst, uint64(n))
 	dst = append(dst, payload...)
-	crc := crc32.Update(crc32.Update(0, castagnol, []byte{form}), castagnol, dst[start:])
+	e.form[0] = form // a field, not a literal: it would escape each call
+	crc := crc32.Update(crc32.Update(0, castagnol, e.form[:]), castagnol, dst[start:])
 	return binary.LittleEndian.AppendUint32(dst, crc)
 }
 
@@ -309,17 +319,21 @@ func findBit(done []uint64, i, n int64, set bool) int64 {
 }
 
 // appendRuns appends the run-length payload of [0, end) to dst; bit end-1 is
-// set and bit 0 is taken as clear.
-func appendRuns(dst []byte, done []uint64, end int64) []byte {
-	pos := int64(0)
+// set and bit 0 is taken as clear. It stops, with whole false, once it has
+// appended more than stop bytes.
+func appendRuns(dst []byte, done []uint64, end int64, stop int) (_ []byte, whole bool) {
+	pos, start := int64(0), len(dst)
 	for pos < end {
+		if len(dst)-start > stop {
+			return dst, false
+		}
 		d := findBit(done, max(pos, 1), end, true)
 		e := findBit(done, d, end, false)
 		dst = binary.AppendUvarint(dst, uint64(d-pos))
 		dst = binary.AppendUvarint(dst, uint64(e-d))
 		pos = e
 	}
-	return dst
+	return dst, true
 }
 
 // appendBitset appends the bitset payload of [0, end) to dst, bit 0 clear.

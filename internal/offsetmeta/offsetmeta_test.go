@@ -65,7 +65,7 @@ func TestDecodeEveryByteFlip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var metas []string
 	for _, pattern := range []func(i int64) bool{
-		func(i int64) bool { return i%97 == 0 || i%89 == 0 },   // runs
+		func(i int64) bool { return i%997 == 0 || i%1009 < 3 }, // runs
 		func(i int64) bool { return rng.IntN(3) == 0 },         // bitset
 		func(i int64) bool { return i%500 == 0 },               // compressed runs
 		func(i int64) bool { return i%2 == 0 || i%1000 < 400 }, // compressed bitset
