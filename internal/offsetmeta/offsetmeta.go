@@ -195,7 +195,7 @@ func (e *Encoder) Encode(committed int64, done []uint64, n int64, budget int) st
 		}
 	}
 	if len(payload) >= zstdMin {
-		bestForm, bestEnd = e.tryZstd(form, payload, committed, end, maxBody, bestForm, bestEnd)
+		bestForm, _ = e.tryZstd(form, payload, committed, end, maxBody, bestForm, bestEnd)
 	}
 	if bestForm == 0 {
 		return ""
