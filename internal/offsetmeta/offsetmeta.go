@@ -582,28 +582,28 @@ func decodeBits(b []byte, committed, n int64) ([]Run, bool) {
 	if (b[(n-1)>>3]>>uint((n-1)&7))&1 == 0 {
 		return nil, false // N does not end on a done offset
 	}
-	var runs []Run
-	in := false
-	for i := int64(0); i < n; i++ {
-		// Skip whole bytes that do not change the state.
-		if i&7 == 0 {
-			if v := b[i>>3]; (v == 0 && !in) || (v == 0xff && in) {
-				if i+8 <= n {
-					i += 7
-					continue
-				}
-			}
-		}
-		set := b[i>>3]>>uint(i&7)&1 == 1
-		switch {
-		case set && !in:
-			runs = append(runs, Run{committed + i, 0})
-			in = true
-		case !set && in:
-			runs[len(runs)-1].To = committed + i
-			in = false
-		}
+	// As 64-bit words, to scan with findBit; count the runs (0->1
+	// transitions) first to allocate them once.
+	words := make([]uint64, (len(b)+7)/8)
+	for k := range words {
+		var w [8]byte
+		copy(w[:], b[k*8:])
+		words[k] = binary.LittleEndian.Uint64(w[:])
 	}
-	runs[len(runs)-1].To = committed + n
+	count, carry := 0, uint64(0)
+	for _, w := range words {
+		count += bits.OnesCount64(w &^ (w<<1 | carry))
+		carry = w >> 63
+	}
+	runs := make([]Run, 0, count)
+	for pos := int64(1); pos < n; {
+		from := findBit(words, pos, n, true)
+		if from == n {
+			break
+		}
+		to := findBit(words, from, n, false)
+		runs = append(runs, Run{committed + from, committed + to})
+		pos = to
+	}
 	return runs, true
 }
