@@ -26,9 +26,12 @@ lint:
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/window ./internal/engine
 
-## fuzz: a minute of fuzzing on the offset window.
+## fuzz: a minute of fuzzing on the offset window, then a minute each on the
+## commit metadata decoder and its encode/decode round trip.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzWindow -fuzztime 60s ./internal/window
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 60s ./internal/offsetmeta
+	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 60s ./internal/offsetmeta
 
 kafka-start:
 	scripts/kafka/kafka.sh start
