@@ -16,7 +16,7 @@ func (e *Engine[R]) commitLoop(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		select {
-		case <-e.commitNow:
+		case <-e.commits.C:
 		case <-tick.C:
 		case <-ctx.Done():
 			return
@@ -54,10 +54,7 @@ func (e *Engine[R]) commitParts(ctx context.Context, only []*partition[R]) error
 	var offs []Offset
 	var parts []*partition[R]
 	add := func(p *partition[R]) {
-		if p.state == dropped || p.win.Next() < 0 {
-			return
-		}
-		if c := p.win.Committable(); c > p.committed && c > p.start {
+		if c, ok := p.toCommit(); ok {
 			offs = append(offs, Offset{TP: p.tp, Offset: c, Epoch: p.epoch})
 			parts = append(parts, p)
 		}
@@ -66,7 +63,7 @@ func (e *Engine[R]) commitParts(ctx context.Context, only []*partition[R]) error
 		for _, p := range e.parts {
 			add(p)
 		}
-		e.sinceCommit = 0
+		e.commits.reset()
 	} else {
 		for _, p := range only {
 			add(p)

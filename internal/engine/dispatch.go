@@ -193,7 +193,6 @@ func (e *Engine[R]) settleAll(done, cont []*item[R]) ([]*item[R], bool) {
 		return cont, false
 	}
 	e.inflight -= len(done)
-	moved := false
 	for i, it := range done {
 		done[i] = nil
 		p := it.p
@@ -205,10 +204,6 @@ func (e *Engine[R]) settleAll(done, cont []*item[R]) ([]*item[R], bool) {
 		if next := e.settle(it); next != nil {
 			cont = append(cont, next)
 		}
-		moved = true
-	}
-	if moved {
-		e.signalRoom()
 	}
 	return cont, len(e.pauseDirty) > 0
 }
@@ -231,7 +226,7 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 	case retry:
 		e.counters.Retried++
 		if p.state == active && e.phase == running {
-			e.scheduleRetry(it)
+			e.retries.schedule(it, e.requeue)
 			return nil
 		}
 		out = abandoned
@@ -264,24 +259,16 @@ func (e *Engine[R]) abandon(it *item[R]) {
 // released, if any. Called with mu held.
 func (e *Engine[R]) done(it *item[R]) *item[R] {
 	p := it.p
-	if _, err := p.win.Done(it.off); err != nil {
+	if err := p.finish(it.off, it.size); err != nil {
 		// Cannot happen while the item is live; losing track would
 		// risk a skipped offset, so say so loudly.
 		e.log.Error("engine bug: finished record not pending", "topic", p.tp.Topic,
 			"partition", p.tp.Partition, "offset", it.off, "err", err)
 	}
-	e.buffered--
-	e.bufBytes -= it.size
-	p.bytes -= it.size
-	next := e.release(it)
+	e.flow.remove(1, it.size)
+	next := p.release(it, &e.pool)
 	e.pool.freeItem(it)
-	e.sinceCommit++
-	if e.sinceCommit == e.cfg.CommitCount {
-		select {
-		case e.commitNow <- struct{}{}:
-		default:
-		}
-	}
+	e.commits.done()
 	if p.want {
 		e.updatePause(p, false)
 	}

@@ -14,11 +14,8 @@ func (e *Engine[R]) drain() error {
 	e.mu.Lock()
 	e.phase = draining
 	e.cond.Broadcast()
-	e.stopRetries()
-	if e.roomWait != nil {
-		close(e.roomWait)
-		e.roomWait = nil
-	}
+	e.retries.stopAll(e.abandon)
+	e.flow.release()
 	e.mu.Unlock()
 
 	workersDone := make(chan struct{})

@@ -37,33 +37,30 @@ type Engine[R any] struct {
 	handlerCtx   context.Context // parent of every partition's context
 	stopHandlers context.CancelFunc
 	workers      sync.WaitGroup
-	commitNow    chan struct{} // cap 1: the count threshold was reached
 	commitMu     sync.Mutex
 	pauseMu      sync.Mutex
 	calls        atomic.Int64 // handler calls running
 	peak         atomic.Int64 // most handler calls ever running at once
 
-	mu          sync.Mutex
-	cond        sync.Cond // on mu: workers wait for runnable items
-	src         Source[R] // set by Run, under mu
-	phase       phase
-	parts       map[TP]*partition[R]
-	ready       queue[R]
-	backoff     list[R] // items waiting out a retry delay
-	pool        pool[R]
-	epoch       uint64
-	window      int64         // span at which a partition is paused: see updateWindow
-	buffered    int           // items fetched and not finished: the windows' Pending
-	bufBytes    int64         // their bytes
-	inflight    int           // items taken by workers
-	idle        int           // workers waiting in cond
-	roomWait    chan struct{} // closed when there is room again
-	pauseDirty  []*partition[R]
-	unpause     []TP // dropped partitions left paused in the Source
-	sinceCommit int
-	fatal       error
-	stopFetch   context.CancelCauseFunc // ends the fetch loop on a fatal error
-	counters    Counters
+	mu         sync.Mutex
+	cond       sync.Cond // on mu: workers wait for runnable items
+	src        Source[R] // set by Run, under mu
+	phase      phase
+	parts      map[TP]*partition[R]
+	ready      queue[R]
+	retries    retries[R]
+	pool       pool[R]
+	epoch      uint64
+	window     int64 // span at which a partition is paused: see updateWindow
+	flow       flow
+	inflight   int // items taken by workers
+	idle       int // workers waiting in cond
+	pauseDirty []*partition[R]
+	unpause    []TP // dropped partitions left paused in the Source
+	commits    commitTrigger
+	fatal      error
+	stopFetch  context.CancelCauseFunc // ends the fetch loop on a fatal error
+	counters   Counters
 }
 
 // phase is where the engine is in its life.
@@ -116,19 +113,21 @@ var ErrRunTwice = errors.New("engine already ran")
 // are accepted from the moment New returns.
 func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	e := &Engine[R]{
-		cfg:       cfg,
-		handle:    h,
-		log:       cfg.Logger,
-		seed:      maphash.MakeSeed(),
-		t0:        time.Now(),
-		commitNow: make(chan struct{}, 1),
-		parts:     make(map[TP]*partition[R]),
+		cfg:    cfg,
+		handle: h,
+		log:    cfg.Logger,
+		seed:   maphash.MakeSeed(),
+		t0:     time.Now(),
+		parts:  make(map[TP]*partition[R]),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.cond.L = &e.mu
 	e.pool.max = cfg.MaxBuffered + cfg.MaxProcCount
+	e.flow.maxRecords, e.flow.maxBytes = cfg.MaxBuffered, cfg.MaxBufferedBytes
+	e.retries.lo, e.retries.hi = cfg.BackoffMin, cfg.BackoffMax
+	e.commits = commitTrigger{count: cfg.CommitCount, C: make(chan struct{}, 1)}
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
 	e.updateWindow()
 	return e

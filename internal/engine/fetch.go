@@ -33,55 +33,27 @@ func (e *Engine[R]) fetchLoop(ctx context.Context, src Source[R]) {
 // waitRoom blocks until there is room for more records, then returns how
 // many the next poll may bring. Once a bound is reached it waits until the
 // buffer falls to 7/8 of it, so that polls come in useful sizes.
+//
+// There is no smaller cap: a poll that takes all the client has buffered for
+// a partition leaves nothing to drop if that partition is then paused,
+// whereas taking part of it and pausing drops the rest, which is then
+// fetched and decoded again.
 func (e *Engine[R]) waitRoom(ctx context.Context) (int, error) {
 	e.mu.Lock()
-	for !e.hasRoom(e.cfg.MaxBuffered, e.cfg.MaxBufferedBytes) {
-		ch := make(chan struct{})
-		e.roomWait = ch
+	defer e.mu.Unlock()
+	for e.flow.full() && e.phase == running {
+		ch := e.flow.waiter()
 		e.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			e.mu.Lock()
-			e.roomWait = nil
-			e.mu.Unlock()
-			return 0, ctx.Err()
 		}
 		e.mu.Lock()
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
 	}
-	room := e.cfg.MaxBuffered - e.buffered
-	if e.buffered > 0 && e.bufBytes > 0 {
-		// Records of the average size seen so far; at least one, so that a
-		// record larger than the whole bound is still consumed, alone.
-		avg := max(e.bufBytes/int64(e.buffered), 1)
-		room = min(room, int(max((e.cfg.MaxBufferedBytes-e.bufBytes)/avg, 1)))
-	}
-	// No smaller cap: a poll that takes all the client has buffered for a
-	// partition leaves nothing to drop if that partition is then paused,
-	// whereas taking part of it and pausing drops the rest, which is then
-	// fetched and decoded again.
-	e.mu.Unlock()
-	return max(room, 1), nil
-}
-
-// hasRoom reports whether the buffer is below the given bounds. Called with
-// mu held.
-func (e *Engine[R]) hasRoom(records int, bytes int64) bool {
-	return e.buffered < records && e.bufBytes < bytes
-}
-
-// signalRoom wakes a waiting fetch loop once the buffer has fallen to 7/8
-// of its bounds. Called with mu held.
-func (e *Engine[R]) signalRoom() {
-	if e.roomWait == nil {
-		return
-	}
-	recs := e.cfg.MaxBuffered - max(1, e.cfg.MaxBuffered/8)
-	bytes := e.cfg.MaxBufferedBytes - max(1, e.cfg.MaxBufferedBytes/8)
-	if e.buffered <= recs && e.bufBytes <= bytes {
-		close(e.roomWait)
-		e.roomWait = nil
-	}
+	return e.flow.room(), nil
 }
 
 // intake takes a polled batch into the windows, the chains and the ready
@@ -104,12 +76,7 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 			e.counters.Dropped++
 			continue
 		}
-		if p.win.Next() < 0 {
-			// Where the group's committed offset (or the reset policy)
-			// placed us: nothing to commit until a record finishes.
-			p.start = f.Offset
-		}
-		if err := p.win.Add(f.Offset); err != nil {
+		if err := p.add(f.Offset, int64(f.Size)); err != nil {
 			// A fetch that went back (it should not happen): the window
 			// already tracks this offset, so processing it would be a
 			// duplicate.
@@ -120,10 +87,8 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 		}
 		it := e.pool.item()
 		it.rec, it.p, it.off, it.size, it.attempt = f.Rec, p, f.Offset, int64(f.Size), 1
-		e.buffered++
-		e.bufBytes += it.size
-		p.bytes += it.size
-		if ch := e.chainFor(p, f.Key); ch != nil {
+		e.flow.add(it.size)
+		if ch := p.chainFor(e.cfg.Ordering, f.Key, e.hashKey, &e.pool); ch != nil {
 			it.ch = ch
 			if ch.busy {
 				ch.waiting.pushBack(it)

@@ -124,8 +124,7 @@ func (e *Engine[R]) drop(p *partition[R]) {
 	p.state = dropped
 	p.cancel()
 	delete(e.parts, p.tp)
-	e.buffered -= p.win.Pending()
-	e.bufBytes -= p.bytes
+	e.flow.remove(p.win.Pending(), p.bytes)
 	if p.paused {
 		// The client keeps a pause across assignments: undo it so that
 		// a later assignment of this partition is fetched.
@@ -137,5 +136,4 @@ func (e *Engine[R]) drop(p *partition[R]) {
 		p.drained = nil
 	}
 	e.updateWindow()
-	e.signalRoom()
 }

@@ -39,28 +39,27 @@ type partition[R any] struct {
 	// Pausing: want is what the window asks for, paused what the Source
 	// was last told. They differ only until applyPauses runs.
 	want, paused bool
-	dirty        bool  // queued in the engine's pause list
-	lastLow      int64 // Committable at the last intake: see updatePause
+	dirty        bool // queued in the engine's pause list
 }
 
 // chainFor returns the chain a record with key must run in, creating it, or
 // nil when the record is not ordered behind anything.
-func (e *Engine[R]) chainFor(p *partition[R], key []byte) *chain[R] {
-	switch e.cfg.Ordering {
+func (p *partition[R]) chainFor(o Ordering, key []byte, hash func([]byte) uint64, pool *pool[R]) *chain[R] {
+	switch o {
 	case ByPartition:
 		if p.serial == nil {
-			p.serial = e.pool.chain(0)
+			p.serial = pool.chain(0)
 		}
 		return p.serial
 	case ByKey:
 		if key == nil {
 			return nil
 		}
-		h := e.hashKey(key)
+		h := hash(key)
 		if ch, ok := p.keys[h]; ok {
 			return ch
 		}
-		ch := e.pool.chain(h)
+		ch := pool.chain(h)
 		p.keys[h] = ch
 		return ch
 	}
@@ -69,7 +68,7 @@ func (e *Engine[R]) chainFor(p *partition[R], key []byte) *chain[R] {
 
 // release hands its chain to the next waiting record, which it returns
 // (the caller runs it or queues it), or retires the chain.
-func (e *Engine[R]) release(it *item[R]) *item[R] {
+func (p *partition[R]) release(it *item[R], pool *pool[R]) *item[R] {
 	ch := it.ch
 	if ch == nil {
 		return nil
@@ -79,47 +78,71 @@ func (e *Engine[R]) release(it *item[R]) *item[R] {
 		return next
 	}
 	ch.busy = false
-	if e.cfg.Ordering == ByKey {
-		delete(it.p.keys, ch.key)
-		e.pool.freeChain(ch)
+	if ch != p.serial {
+		delete(p.keys, ch.key)
+		pool.freeChain(ch)
 	}
 	return nil
 }
 
-// updatePause re-evaluates whether p should be paused. Called with mu held
-// at intake (stuck is meaningful there) and when a record of a paused
-// partition finishes.
-//
-// A partition is paused when its window span reaches the limit and it is
-// stuck: its commit point has not moved since the last poll that brought it
-// records. A busy partition is not paused, even past its window: every
-// pause drops what the client prefetched for the partition, which is then
-// fetched and decoded again, and a poll often brings more than a window of
-// one partition at once (the broker returns whole producer batches). Past
-// four windows it is paused in any case, so a slowly moving head still
-// bounds its partition. It is resumed when the span falls to half a window.
-// A partition is only ever paused for its own window, so a stuck record
-// holds back its own partition alone.
-func (e *Engine[R]) updatePause(p *partition[R], atIntake bool) {
+// add tracks a fetched record as pending.
+func (p *partition[R]) add(off, size int64) error {
+	if p.win.Next() < 0 {
+		// Where the group's committed offset (or the reset policy)
+		// placed us: nothing to commit until a record finishes.
+		p.start = off
+	}
+	if err := p.win.Add(off); err != nil {
+		return err
+	}
+	p.bytes += size
+	return nil
+}
+
+// finish marks a record done; the commit point may move.
+func (p *partition[R]) finish(off, size int64) error {
+	p.bytes -= size
+	_, err := p.win.Done(off)
+	return err
+}
+
+// toCommit returns the offset a commit should carry, if it moved.
+func (p *partition[R]) toCommit() (int64, bool) {
+	if p.state == dropped || p.win.Next() < 0 {
+		return 0, false
+	}
+	c := p.win.Committable()
+	return c, c > p.committed && c > p.start
+}
+
+// updatePause re-evaluates whether p should be paused and reports whether
+// that changed. A partition is paused when, after a poll brought it
+// records, its window span has reached the limit, and resumed when the span
+// falls to half. A partition is only ever paused for its own window, so a
+// stuck record holds back its own partition alone.
+func (p *partition[R]) updatePause(window int64, atIntake bool) bool {
 	if p.state != active {
-		return
+		return false
 	}
 	span := p.win.Span()
 	want := p.want
 	switch {
-	case !want && atIntake && span >= e.window:
+	case !want && atIntake && span >= window:
 		want = true
-	case want && span <= e.window/2:
+	case want && span <= window/2:
 		want = false
 	}
-	if want != p.want {
-		p.want = want
-		e.markPauseDirty(p)
+	if want == p.want {
+		return false
 	}
+	p.want = want
+	return true
 }
 
-func (e *Engine[R]) markPauseDirty(p *partition[R]) {
-	if !p.dirty {
+// updatePause queues p for applyPauses when its pause state changed. Called
+// with mu held.
+func (e *Engine[R]) updatePause(p *partition[R], atIntake bool) {
+	if p.updatePause(e.window, atIntake) && !p.dirty {
 		p.dirty = true
 		e.pauseDirty = append(e.pauseDirty, p)
 	}

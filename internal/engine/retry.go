@@ -5,13 +5,38 @@ import (
 	"time"
 )
 
-// scheduleRetry puts it in backoff. Its chain stays busy, so records ordered
-// behind it wait; others go on. Called with mu held.
-func (e *Engine[R]) scheduleRetry(it *item[R]) {
-	d := jittered(backoff(e.cfg.BackoffMin, e.cfg.BackoffMax, it.attempt))
+// retries holds the records waiting out a backoff, each with its timer.
+// Guarded by the engine's mutex.
+type retries[R any] struct {
+	lo, hi  time.Duration
+	waiting list[R]
+}
+
+// schedule puts it in backoff for its attempt and calls fire after it.
+func (r *retries[R]) schedule(it *item[R], fire func(*item[R])) {
+	d := jittered(backoff(r.lo, r.hi, it.attempt))
 	it.attempt++
-	e.backoff.pushBack(it)
-	it.timer = time.AfterFunc(d, func() { e.requeue(it) })
+	r.waiting.pushBack(it)
+	it.timer = time.AfterFunc(d, func() { fire(it) })
+}
+
+// due takes it out of backoff; false if stopAll got there first.
+func (r *retries[R]) due(it *item[R]) bool {
+	if it.timer == nil {
+		return false
+	}
+	it.timer = nil
+	r.waiting.remove(it)
+	return true
+}
+
+// stopAll stops every timer and returns the records, which stay pending.
+func (r *retries[R]) stopAll(each func(*item[R])) {
+	for it := r.waiting.popFront(); it != nil; it = r.waiting.popFront() {
+		it.timer.Stop()
+		it.timer = nil
+		each(it)
+	}
 }
 
 // backoff doubles from lo for each attempt after the first, up to hi.
@@ -32,15 +57,14 @@ func jittered(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
-// requeue makes a record runnable again after its backoff.
+// requeue makes a record runnable again after its backoff. Its chain stayed
+// busy meanwhile, so records ordered behind it waited; others went on.
 func (e *Engine[R]) requeue(it *item[R]) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if it.timer == nil {
+	if !e.retries.due(it) {
 		return // the drain got here first
 	}
-	it.timer = nil
-	e.backoff.remove(it)
 	switch {
 	case it.p.state == dropped:
 		e.pool.freeItem(it)
@@ -49,17 +73,5 @@ func (e *Engine[R]) requeue(it *item[R]) {
 	default:
 		e.ready.push(it)
 		e.wakeWorkers(1)
-	}
-}
-
-// stopRetries stops every backoff timer; the records stay pending. Called
-// with mu held.
-func (e *Engine[R]) stopRetries() {
-	for it := e.backoff.head; it != nil; it = it.next {
-		it.timer.Stop()
-		it.timer = nil
-	}
-	for it := e.backoff.popFront(); it != nil; it = e.backoff.popFront() {
-		e.abandon(it)
 	}
 }

@@ -36,7 +36,7 @@ func (e *Engine[R]) Stats() Stats {
 	peak := int(e.peak.Load())
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Stats{Counters: e.counters, InFlight: int(e.calls.Load()), Buffered: e.buffered, BufferedBytes: e.bufBytes}
+	s := Stats{Counters: e.counters, InFlight: int(e.calls.Load()), Buffered: e.flow.records, BufferedBytes: e.flow.bytes}
 	s.PeakInFlight = peak
 	s.Partitions = make([]PartitionStats, 0, len(e.parts))
 	for _, p := range e.parts {
