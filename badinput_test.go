@@ -19,6 +19,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +35,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkaworker/kafkaworker"
-	"github.com/kafkaworker/kafkaworker/internal/admin"
+	"github.com/kafkaworker/kafkaworker/health"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
 )
 
@@ -589,16 +590,6 @@ func TestBadInputPanicEveryAttemptStops(t *testing.T) {
 	}
 }
 
-// readyz is /readyz's answer, as internal/admin writes it.
-type readyz struct {
-	Status  string `json:"status"`
-	Stalled []struct {
-		Topic     string `json:"topic"`
-		Partition int32  `json:"partition"`
-		Reason    string `json:"reason"`
-	} `json:"stalled"`
-}
-
 // A handler that never returns and ignores its context: /readyz turns 503
 // "stalled" while it is stuck; on shutdown Run gives up after
 // ShutdownTimeout with ErrShutdownTimeout, having committed every offset
@@ -631,30 +622,16 @@ func TestBadInputHandlerNeverReturns(t *testing.T) {
 	var releaseOnce sync.Once
 	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
 
-	srv := admin.New("127.0.0.1:0", c, nil, 300*time.Millisecond, testLogger())
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	httpc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
-	t.Cleanup(func() {
-		httpc.CloseIdleConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("admin Shutdown: %v", err)
-		}
-	})
-	probe := func() (int, readyz) {
-		resp, err := httpc.Get("http://" + srv.Addr() + "/readyz")
-		if err != nil {
+	// The readiness check the kafkaworker binary serves on /readyz.
+	ready := health.NewChecker(c, 300*time.Millisecond)
+	probe := func() (int, health.Report) {
+		w := httptest.NewRecorder()
+		ready.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		var body health.Report
+		if err := json.NewDecoder(w.Body).Decode(&body); err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		var body readyz
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, body
+		return w.Code, body
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -665,10 +642,10 @@ func TestBadInputHandlerNeverReturns(t *testing.T) {
 		return processed.Load() == n-1 && committedAll(cl, group, topic, map[int32]int64{0: stuckAt})
 	})
 	var code int
-	var body readyz
+	var body health.Report
 	waitUntil(t, 10*time.Second, "/readyz reporting the stall", func() bool {
 		code, body = probe()
-		return code == http.StatusServiceUnavailable && body.Status == "stalled"
+		return code == http.StatusServiceUnavailable && body.Status == health.Stalled
 	})
 	if len(body.Stalled) != 1 || body.Stalled[0].Topic != topic || body.Stalled[0].Partition != 0 {
 		t.Fatalf("/readyz %d %+v, want partition 0 of %s stalled", code, body, topic)
