@@ -32,9 +32,9 @@ lint:
 	@mods=$$(scripts/modules.sh) || exit 1; failed=; \
 	for m in $$mods; do \
 		echo "== lint $$m"; \
-		( cd $$m && export GOWORK=off && \
-		  { $(GO) mod tidy -diff >/dev/null || { echo "$$m: go.mod or go.sum not tidy (cd $$m && go mod tidy)"; false; }; } && \
-		  $(GO) vet ./... && $(STATICCHECK) ./... ) || failed="$$failed $$m"; \
+		( cd $$m && export GOWORK=off && rc=0 && \
+		  { $(GO) mod tidy -diff >/dev/null || { echo "$$m: go.mod or go.sum not tidy (cd $$m && go mod tidy)"; rc=1; }; } && \
+		  { $(GO) vet ./... || rc=1; } && { $(STATICCHECK) ./... || rc=1; } && exit $$rc ) || failed="$$failed $$m"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "lint failed in:$$failed"; exit 1; fi
 
