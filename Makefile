@@ -4,9 +4,15 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: demo test test-fast lint bench-go fuzz kafka-start kafka-stop
 
-## demo: the demo on an in-process cluster (nothing to install).
+## demo: the demo on an in-process cluster (nothing to install). The
+## binary is a module of its own; go.work makes this work from the root.
 demo:
 	$(GO) run ./cmd/kafkaworker demo
+
+## install: the kafkaworker binary into $(GOBIN) (or ~/go/bin).
+.PHONY: install
+install:
+	$(GO) install ./cmd/kafkaworker
 
 ## test: lint, unit tests, the kfake tier, then the real-broker tier on a
 ## broker started (and always stopped) by scripts/kafka.
@@ -17,10 +23,20 @@ test: lint
 test-fast: lint
 	scripts/test.sh fast
 
+## lint: gofmt over the repository; then in every module (scripts/modules.sh,
+## which fails if go.work misses one), on its own go.mod: go mod tidy,
+## go vet and staticcheck. Every module is checked; the failures are
+## listed at the end.
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
+	@mods=$$(scripts/modules.sh) || exit 1; failed=; \
+	for m in $$mods; do \
+		echo "== lint $$m"; \
+		( cd $$m && export GOWORK=off && rc=0 && \
+		  { $(GO) mod tidy -diff >/dev/null || { echo "$$m: go.mod or go.sum not tidy (cd $$m && go mod tidy)"; rc=1; }; } && \
+		  { $(GO) vet ./... || rc=1; } && { $(STATICCHECK) ./... || rc=1; } && exit $$rc ) || failed="$$failed $$m"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "lint failed in:$$failed"; exit 1; fi
 
 ## bench-go: the engine's and the window's micro-benchmarks.
 bench-go:

@@ -2,7 +2,6 @@ package kafkaworker_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/internal/poll"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
 )
 
@@ -44,7 +44,7 @@ func TestConsumeAllOutOfOrderCommitsEndOffsets(t *testing.T) {
 		return nil
 	})
 	c, stop := startConsumer(t, cfg, h)
-	waitUntil(t, 60*time.Second, "all processed", func() bool { return tr.count() >= n })
+	poll.Until(t, 60*time.Second, "all processed", func() bool { return tr.count() >= n })
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -83,7 +83,7 @@ func TestStopAndRestartMidStreamSkipsNothingAndRepeatsNothing(t *testing.T) {
 		}
 		_, stop := startConsumer(t, cfg, h)
 		target := min(n, tr.count()+n/3)
-		waitUntil(t, 60*time.Second, "a third more processed", func() bool { return tr.count() >= target })
+		poll.Until(t, 60*time.Second, "a third more processed", func() bool { return tr.count() >= target })
 		if err := stop(); err != nil {
 			t.Fatalf("round %d: Run: %v", round, err)
 		}
@@ -127,7 +127,7 @@ func TestKeyOrderingEndToEnd(t *testing.T) {
 		return nil
 	})
 	c, stop := startConsumer(t, cfg, h)
-	waitUntil(t, 60*time.Second, "all processed", func() bool { return processed.Load() >= n })
+	poll.Until(t, 60*time.Second, "all processed", func() bool { return processed.Load() >= n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -176,10 +176,10 @@ func TestMembersJoinAndLeaveMidStream(t *testing.T) {
 	steps := []func(){start, start, func() { stopOne(t, &stops, 0) }, start, func() { stopOne(t, &stops, 1) }}
 	for i, step := range steps {
 		target := n * (i + 1) / (len(steps) + 2)
-		waitUntil(t, 90*time.Second, fmt.Sprintf("%d processed", target), func() bool { return tr.count() >= target })
+		poll.Until(t, 90*time.Second, fmt.Sprintf("%d processed", target), func() bool { return tr.count() >= target })
 		step()
 	}
-	waitUntil(t, 90*time.Second, "all processed", func() bool {
+	poll.Until(t, 90*time.Second, "all processed", func() bool {
 		lost, _, _ := tr.check(ends)
 		return lost == 0
 	})
@@ -215,30 +215,4 @@ func stopOne(t *testing.T, stops *[]func() error, i int) {
 		t.Fatalf("stopping consumer %d: %v", i, err)
 	}
 	(*stops)[i] = nil
-}
-
-func TestStartupErrorsArePlain(t *testing.T) {
-	cl := testkafka.Start(t)
-	h := kafkaworker.HandlerFunc(func(context.Context, *kafkaworker.Record) error { return nil })
-	t.Run("missing topic", func(t *testing.T) {
-		cfg := baseConfig(cl, cl.Name(t, "g"), "no-such-topic-"+cl.Name(t, "x"))
-		c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Run(context.Background()); !errors.Is(err, kafkaworker.ErrTopicNotFound) {
-			t.Fatalf("Run = %v, want ErrTopicNotFound", err)
-		}
-	})
-	t.Run("unreachable", func(t *testing.T) {
-		cfg := baseConfig(cl, "g", "t")
-		cfg.BootstrapServers = "127.0.0.1:1"
-		c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()), kafkaworker.WithStartupTimeout(2*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Run(context.Background()); !errors.Is(err, kafkaworker.ErrBrokersUnreachable) {
-			t.Fatalf("Run = %v, want ErrBrokersUnreachable", err)
-		}
-	})
 }

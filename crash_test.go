@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/internal/poll"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
 )
 
@@ -110,16 +111,9 @@ func TestKilledConsumerLosesNothing(t *testing.T) {
 		tr.mark(r)
 		return nil
 	}))
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	if !poll.For(90*time.Second, func() bool { lost, _, _ := tr.check(ends); return lost == 0 }) {
 		lost, _, first := tr.check(ends)
-		if lost == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 90s still %d lost (first %s); survivor stats %+v", lost, first, c.Stats())
-		}
-		time.Sleep(10 * time.Millisecond)
+		t.Fatalf("after 90s still %d lost (first %s); survivor stats %+v", lost, first, c.Stats())
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -22,27 +22,6 @@ func TestPermanent(t *testing.T) {
 	}
 }
 
-func TestValidateListsEveryProblem(t *testing.T) {
-	err := kafkaworker.Config{MaxProcCount: -1, EnableAutoCommit: true, Ordering: "random"}.Validate()
-	var ce *kafkaworker.ConfigError
-	if !errors.As(err, &ce) {
-		t.Fatalf("Validate = %v, want *ConfigError", err)
-	}
-	keys := map[string]bool{}
-	for _, p := range ce.Problems {
-		keys[p.Key] = true
-	}
-	for _, k := range []string{"BootstrapServers", "GroupId", "Topic", "MaxProcCount", "EnableAutoCommit", "Ordering"} {
-		if !keys[k] {
-			t.Errorf("no problem reported for %s in %v", k, err)
-		}
-	}
-	var fe kafkaworker.FieldError
-	if !errors.As(err, &fe) {
-		t.Fatal("errors.As cannot find a FieldError")
-	}
-}
-
 func TestSeedDefaults(t *testing.T) {
 	c := kafkaworker.Config{}.WithDefaults()
 	if c.MaxProcCount != 50 || c.MaxMsgCountBeforeCommit != 100 || c.CommitIntervalSeconds != 30 || c.EnableAutoCommit {

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/internal/poll"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
 )
 
@@ -37,7 +38,7 @@ func TestPoisonRecordGoesToDeadLetterTopic(t *testing.T) {
 	cfg.DeadLetterTopic = dlt
 	cfg.MaxRetries = 2
 	c, stop := startConsumer(t, cfg, h)
-	waitUntil(t, 30*time.Second, "dead-lettered", func() bool { return c.Stats().DeadLettered == 1 && ok.Load() == n-1 })
+	poll.Until(t, 30*time.Second, "dead-lettered", func() bool { return c.Stats().DeadLettered == 1 && ok.Load() == n-1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestPanickingHandlerIsRecovered(t *testing.T) {
 	cfg.FailurePolicy = kafkaworker.SkipPolicy
 	cfg.MaxRetries = -1
 	c, stop := startConsumer(t, cfg, h)
-	waitUntil(t, 30*time.Second, "done", func() bool { s := c.Stats(); return s.Processed == 9 && s.Skipped == 1 })
+	poll.Until(t, 30*time.Second, "done", func() bool { s := c.Stats(); return s.Processed == 9 && s.Skipped == 1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestSASL(t *testing.T) {
 			good := base
 			good.SaslPassword = "s3cret"
 			c, stop := startConsumer(t, good, h)
-			waitUntil(t, 20*time.Second, "assigned", func() bool { return c.Stats().Assigned == 1 })
+			poll.Until(t, 20*time.Second, "assigned", func() bool { return c.Stats().Assigned == 1 })
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}

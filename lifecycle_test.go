@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/internal/poll"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
 )
 
@@ -37,7 +38,7 @@ func TestShutdownIsIdempotent(t *testing.T) {
 	}
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(context.Background()) }()
-	waitUntil(t, 30*time.Second, "all handled", func() bool { return handled.Load() == n })
+	poll.Until(t, 30*time.Second, "all handled", func() bool { return handled.Load() == n })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -129,7 +130,7 @@ func TestRetryGetsItsOwnRecord(t *testing.T) {
 		return nil
 	})
 	_, stop := startConsumer(t, baseConfig(cl, group, topic), h)
-	waitUntil(t, 30*time.Second, "second attempt", func() bool {
+	poll.Until(t, 30*time.Second, "second attempt", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == 2
@@ -160,7 +161,7 @@ func TestUserGroupCallbacksDoNotReplaceOurs(t *testing.T) {
 		return nil
 	}, kafkaworker.WithClientOptions(kgo.OnPartitionsAssigned(noop), kgo.OnPartitionsRevoked(noop),
 		kgo.OnPartitionsLost(noop)))
-	waitUntil(t, 30*time.Second, "all handled", func() bool { return tr.count() >= n })
+	poll.Until(t, 30*time.Second, "all handled", func() bool { return tr.count() >= n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -239,11 +240,11 @@ func TestMaxBufferedBytesBoundsAndLargeRecordsPass(t *testing.T) {
 		return nil
 	})
 	c, stop := startConsumer(t, cfg, h)
-	waitUntil(t, 30*time.Second, "the buffer filled behind four held records", func() bool {
+	poll.Until(t, 30*time.Second, "the buffer filled behind four held records", func() bool {
 		return c.Stats().Buffered > 4
 	})
 	close(release)
-	waitUntil(t, 60*time.Second, "all handled", func() bool { return tr.count() >= 42 })
+	poll.Until(t, 60*time.Second, "all handled", func() bool { return tr.count() >= 42 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/internal/poll"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
 )
 
@@ -121,7 +122,7 @@ func TestMemoryFlatUnderStuckHandlerAndBacklog(t *testing.T) {
 
 	t0 = time.Now()
 	stop := runConsumer(t, c)
-	waitUntil(t, 120*time.Second, "every partition but the stuck one consumed", func() bool {
+	poll.Until(t, 120*time.Second, "every partition but the stuck one consumed", func() bool {
 		for p := int32(1); p < partitions; p++ {
 			if perPartition[p].Load() != ends[p] {
 				return false
@@ -146,7 +147,7 @@ func TestMemoryFlatUnderStuckHandlerAndBacklog(t *testing.T) {
 	// (Not waiting for the rest of partition 0: its resume can be lost,
 	// see TestMemoryPausedPartitionAlwaysResumes.)
 	open()
-	waitUntil(t, 30*time.Second, "the stuck record committed", func() bool {
+	poll.Until(t, 30*time.Second, "the stuck record committed", func() bool {
 		o, ok := committedOffset(cl, group, topic, 0)
 		return ok && o > stuckAt
 	})
@@ -230,7 +231,7 @@ func TestMemoryPausedPartitionAlwaysResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runConsumer(t, c)
-	waitUntil(t, 30*time.Second, "assigned", func() bool { return c.Stats().Assigned == 1 })
+	poll.Until(t, 30*time.Second, "assigned", func() bool { return c.Stats().Assigned == 1 })
 	t0 := time.Now()
 	last, lastAt := int64(-1), t0
 	for processed.Load() < int64(n) && time.Since(t0) < runFor {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/internal/poll"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
 )
 
@@ -66,7 +67,7 @@ func TestIndependentProducerRecordsAllConsumed(t *testing.T) {
 		count.Add(1)
 		return nil
 	}))
-	waitUntil(t, 60*time.Second, "all consumed", func() bool { return count.Load() >= n })
+	poll.Until(t, 60*time.Second, "all consumed", func() bool { return count.Load() >= n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -101,19 +102,19 @@ func TestBrokerFailoverLosesNothing(t *testing.T) {
 		return nil
 	}))
 	env := []string{"KAFKA_STATE_DIR=" + os.Getenv(testkafka.EnvCluster3State)}
-	waitUntil(t, 60*time.Second, "a fifth processed", func() bool { return tr.count() >= n/5 })
+	poll.Until(t, 60*time.Second, "a fifth processed", func() bool { return tr.count() >= n/5 })
 	kafkaScript(t, env, "stop-node", "2")
 	at := tr.count()
 	if at >= n-n/10 {
 		t.Fatalf("%d of %d records processed while node 2 stopped: the test no longer exercises the failover", at, n)
 	}
-	waitUntil(t, 90*time.Second, "progress without node 2", func() bool { return tr.count() >= at+n/10 })
+	poll.Until(t, 90*time.Second, "progress without node 2", func() bool { return tr.count() >= at+n/10 })
 	kafkaScript(t, env, "start-node", "2")
-	waitUntil(t, 120*time.Second, "all processed", func() bool {
+	poll.Until(t, 120*time.Second, "all processed", func() bool {
 		lost, _, _ := tr.check(ends)
 		return lost == 0
 	})
-	waitUntil(t, 60*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
+	poll.Until(t, 60*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -84,18 +84,6 @@ func runConsumer(t *testing.T, c *kafkaworker.Consumer) (stop func() error) {
 	return stop
 }
 
-// waitUntil polls cond with a bounded deadline.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // committedAll reports whether the group's committed offsets, read
 // independently of the consumer under test, equal the end offsets. A failed
 // read is "not yet": callers poll it while brokers come and go.

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs the test suite in tiers and says how many tests ran on which.
-#   scripts/test.sh fast   unit tests and the kfake tier (every package)
+# Each tier runs in every module (scripts/modules.sh), from the module's
+# directory and on its own go.mod (GOWORK=off): ./... does not reach into a
+# nested module, even in workspace mode.
+#   scripts/test.sh fast   unit tests and the kfake tier (every package of
+#                          every module)
 #   scripts/test.sh all    the same, then the integration tests again on a real
 #                          Kafka broker, then the failover tests on a 3-node
 #                          cluster, both started by scripts/kafka and always
@@ -12,18 +16,19 @@ logdir=$(mktemp -d)
 trap 'rm -rf "$logdir"' EXIT
 GO=${GO:-go}
 
-# tier NAME ARGS...: go test -race -v, with the verdict lines kept and counted.
+# tier NAME MODULE ARGS...: go test -race -v in MODULE's directory, on its
+# own go.mod, with the verdict lines kept and counted.
 tier() {
-	local name=$1; shift
-	local log="$logdir/$name.log" rc=0
-	echo "== tier $name: go test -race $*" >&2
-	"$GO" test -race -count=1 -timeout 20m -v "$@" >"$log" 2>&1 || rc=$?
+	local name=$1 mod=$2; shift 2
+	local log="$logdir/$name-${mod//\//_}.log" rc=0
+	echo "== tier $name, module $mod: go test -race $*" >&2
+	(cd "$mod" && GOWORK=off "$GO" test -race -count=1 -timeout 20m -v "$@") >"$log" 2>&1 || rc=$?
 	grep -E '^(ok|FAIL|---|panic:|\s+--- FAIL)|^\s+\S+_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' | grep -v -- '--- SKIP' >&2 || true
 	local pass fail skip
 	pass=$(grep -cE '^\s*--- PASS' "$log" || true)
 	fail=$(grep -cE '^\s*--- FAIL' "$log" || true)
 	skip=$(grep -cE '^\s*--- SKIP' "$log" || true)
-	echo "tier $name: $pass passed, $fail failed, $skip skipped" >&2
+	echo "tier $name, module $mod: $pass passed, $fail failed, $skip skipped" >&2
 	total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail)); total_skip=$((total_skip + skip))
 	if [ $rc -ne 0 ]; then
 		tail -n 60 "$log" >&2
@@ -31,18 +36,47 @@ tier() {
 	fi
 }
 
+# module DIR: the module DIR belongs to, the nearest directory up with a
+# go.mod.
+module() {
+	local d=$1
+	until [ -f "$d/go.mod" ]; do d=$(dirname "$d"); done
+	echo "$d"
+}
+
+# tier_packages NAME ARGS...: the tier in every module that holds one of
+# pkgs, on those packages only.
+tier_packages() {
+	local name=$1; shift
+	local mod p
+	for mod in "${modules[@]}"; do
+		local mine=()
+		for p in "${pkgs[@]}"; do
+			[ "$(module "$p")" = "$mod" ] || continue
+			if [ "$p" = "$mod" ]; then mine+=(.); else mine+=("./${p#"$mod"/}"); fi
+		done
+		if [ ${#mine[@]} -gt 0 ]; then tier "$name" "$mod" "$@" "${mine[@]}"; fi
+	done
+}
+
 total_pass=0 total_fail=0 total_skip=0 failed=0
 unset KAFKA_BOOTSTRAP_SERVERS
-tier unit+kfake ./...
+mapfile -t modules < <(scripts/modules.sh)
+[ ${#modules[@]} -gt 0 ] || { echo "no modules: scripts/modules.sh failed" >&2; exit 1; }
+for mod in "${modules[@]}"; do
+	tier unit+kfake "$mod" ./...
+done
 
 if [ "$mode" = all ]; then
-	# The packages whose tests take a cluster from internal/testkafka.
-	mapfile -t pkgs < <(grep -rl --include='*_test.go' 'internal/testkafka' . | xargs -n1 dirname | sort -u)
+	# The packages whose tests take a cluster from internal/testkafka, in
+	# whichever module.
+	mapfile -t pkgs < <(grep -rl --include='*_test.go' 'internal/testkafka"' . | xargs -n1 dirname | sort -u)
+	echo "packages on the broker tiers: ${pkgs[*]}" >&2
 	started=$(date +%s)
 	if bootstrap=$(scripts/kafka/kafka.sh start); then
 		echo "real broker at $bootstrap, up in $(($(date +%s) - started))s" >&2
 		trap 'scripts/kafka/kafka.sh stop >&2 || true; rm -rf "$logdir"' EXIT
-		KAFKA_BOOTSTRAP_SERVERS=$bootstrap tier kafka -p 1 "${pkgs[@]}"
+		KAFKA_BOOTSTRAP_SERVERS=$bootstrap tier_packages kafka -p 1
 		scripts/kafka/kafka.sh stop >&2
 	else
 		echo "could not start the real broker: the kafka tier did not run" >&2
@@ -57,7 +91,7 @@ if [ "$mode" = all ]; then
 		echo "3-node cluster at $bootstrap3, up in $(($(date +%s) - started))s" >&2
 		trap 'scripts/kafka/kafka.sh stop >&2 || true; rm -rf "$logdir"' EXIT
 		KAFKA_CLUSTER3_BOOTSTRAP=$bootstrap3 KAFKA_CLUSTER3_STATE_DIR=$KAFKA_STATE_DIR \
-			tier kafka-3-nodes -p 1 -run 'Failover' "${pkgs[@]}"
+			tier_packages kafka-3-nodes -p 1 -run 'Failover'
 	else
 		echo "could not start the 3-node cluster: the failover tier did not run" >&2
 		failed=1

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafkaworker/kafkaworker/internal/poll"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
 )
 
@@ -100,19 +101,8 @@ func TestBinarySIGTERMMidStreamCommitsExactlyWhatWasDone(t *testing.T) {
 			t.Fatalf("%s: still running after 60s", what)
 		}
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-
 	cmd, done := start()
-	waitFor("a third delivered", func() bool { return rc.count() >= n/3 })
+	poll.Until(t, 60*time.Second, "a third delivered", func() bool { return rc.count() >= n/3 })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +132,8 @@ func TestBinarySIGTERMMidStreamCommitsExactlyWhatWasDone(t *testing.T) {
 	}
 
 	cmd, done = start()
-	waitFor("all delivered", func() bool { return rc.count() >= n })
-	waitFor("all committed", func() bool {
+	poll.Until(t, 60*time.Second, "all delivered", func() bool { return rc.count() >= n })
+	poll.Until(t, 60*time.Second, "all committed", func() bool {
 		got := cluster.Committed(t, group, topic)
 		for p, end := range ends {
 			if got[p] != end {

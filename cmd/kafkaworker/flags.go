@@ -8,7 +8,7 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/kafkaworker/kafkaworker/internal/settings"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/settings"
 )
 
 // defaultConfig is read when present, as ASP.NET Core reads its

@@ -5,8 +5,8 @@ import (
 	"io"
 
 	"github.com/kafkaworker/kafkaworker"
-	"github.com/kafkaworker/kafkaworker/internal/handlers"
-	"github.com/kafkaworker/kafkaworker/internal/settings"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/handlers"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/settings"
 )
 
 // newHandler builds the handler the settings name, and a function that

@@ -9,7 +9,7 @@ import (
 )
 
 // seedConfig is the seed's appsettings.json, unchanged.
-const seedConfig = "../../testdata/appsettings.seed.json"
+const seedConfig = "testdata/appsettings.seed.json"
 
 // syncBuffer is a buffer the program under test writes while the test
 // reads it. lines, if set, receives a value at each newline written.

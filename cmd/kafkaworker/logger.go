@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/kafkaworker/kafkaworker/internal/settings"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/settings"
 )
 
 // newLogger returns the service's logger: text or JSON on stderr, so that

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/kafkaworker/kafkaworker"
-	"github.com/kafkaworker/kafkaworker/internal/settings"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/settings"
 )
 
 // exitNow ends the process at a second signal. Only the signal watcher

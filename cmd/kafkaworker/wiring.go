@@ -11,8 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kafkaworker/kafkaworker"
-	"github.com/kafkaworker/kafkaworker/internal/admin"
-	"github.com/kafkaworker/kafkaworker/internal/demo"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/admin"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/demo"
+	"github.com/kafkaworker/kafkaworker/plugin/kwprom"
 )
 
 // runDemo runs "kafkaworker demo", which stops early at SIGINT or SIGTERM
@@ -36,5 +37,5 @@ func newAdmin(addr string, c *kafkaworker.Consumer, reg *prometheus.Registry, st
 
 // newCommitObserver registers the commit latency histogram in reg.
 func newCommitObserver(reg *prometheus.Registry) func(time.Duration, int, error) {
-	return admin.CommitObserver(reg)
+	return kwprom.CommitObserver(reg)
 }

@@ -3,15 +3,20 @@
 // from the "Kafka" section of appsettings.json, your processing code as the
 // handler, and a graceful shutdown on SIGTERM.
 //
-// It uses only the public API. The kafkaworker binary's fuller loader
-// (environment overrides in ASP.NET Core style, TimeSpan durations, typo
-// warnings) lives in an internal package that other modules cannot import,
-// so this reads the file in a dozen lines instead: encoding/json matches
-// keys case-insensitively, so "GroupId" fills GroupID, and hujson accepts
-// the seed file's // comments. (Durations read this way are nanoseconds;
-// write them in code, or use the binary's loader, for anything fancier.)
+// It uses only public packages: the library, its health package for a
+// readiness probe, and the plugin/kwprom module for Prometheus metrics,
+// served with -admin. The kafkaworker binary's fuller loader (environment
+// overrides in ASP.NET Core style, TimeSpan durations, typo warnings) is
+// part of the binary, not of the library, so this reads the file in a dozen
+// lines instead: encoding/json matches keys case-insensitively, so
+// "GroupId" fills GroupID, and hujson accepts the seed file's // comments.
+// (Durations read this way are nanoseconds; write them in code, or use the
+// binary's loader, for anything fancier.)
 //
-//	go run ./examples/library -config examples/library/appsettings.json
+// It is a module of its own, as a program of yours would be: its go.mod
+// points at the kafkaworker modules in this repository.
+//
+//	go run ./examples/library -config examples/library/appsettings.json -admin 127.0.0.1:8080
 package main
 
 import (
@@ -21,27 +26,34 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tailscale/hujson"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/health"
+	"github.com/kafkaworker/kafkaworker/plugin/kwprom"
 )
 
 func main() {
 	path := flag.String("config", "appsettings.json", "path of appsettings.json")
+	admin := flag.String("admin", "", "`host:port` to serve /readyz and /metrics on; empty: none")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*path, log); err != nil {
+	if err := run(*path, *admin, log); err != nil {
 		log.Error("consumer failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(path string, log *slog.Logger) error {
+func run(path, admin string, log *slog.Logger) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
@@ -50,9 +62,26 @@ func run(path string, log *slog.Logger) error {
 	if pw := os.Getenv("Kafka__SaslPassword"); pw != "" {
 		cfg.SaslPassword = pw
 	}
-	c, err := kafkaworker.New(cfg, &orders{log: log}, kafkaworker.WithLogger(log))
+	reg := prometheus.NewRegistry()
+	c, err := kafkaworker.New(cfg, &orders{log: log}, kafkaworker.WithLogger(log),
+		kafkaworker.WithCommitObserver(kwprom.CommitObserver(reg)))
 	if err != nil {
 		return err // a *kafkaworker.ConfigError lists every problem
+	}
+	if admin != "" {
+		reg.MustRegister(kwprom.NewCollector(c), collectors.NewGoCollector())
+		mux := http.NewServeMux()
+		// 503 until the consumer has joined its group, and while a
+		// partition makes no progress for a minute.
+		mux.Handle("GET /readyz", health.NewChecker(c, time.Minute))
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Addr: admin, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("admin server", "err", err)
+			}
+		}()
+		defer srv.Close()
 	}
 	// The first SIGTERM starts the graceful shutdown: Run stops fetching,
 	// waits for running handlers (ShutdownTimeout), commits and returns.

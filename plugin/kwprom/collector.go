@@ -1,4 +1,21 @@
-package admin
+// Package kwprom exports a kafkaworker consumer's statistics to Prometheus,
+// as franz-go's plugin/kprom exports the client's. It is a module of its
+// own so that the kafkaworker library does not depend on Prometheus.
+//
+// Register a Collector in the registry your /metrics serves, and pass
+// CommitObserver's function to kafkaworker.WithCommitObserver for a
+// histogram of commit latencies:
+//
+//	reg := prometheus.NewRegistry()
+//	c, err := kafkaworker.New(cfg, h, kafkaworker.WithCommitObserver(kwprom.CommitObserver(reg)))
+//	...
+//	reg.MustRegister(kwprom.NewCollector(c))
+//	http.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+//
+// Series are named kafkaworker_*; per-partition series carry topic and
+// partition labels. To export several consumers from one registry, label
+// each one's series with prometheus.WrapRegistererWith.
+package kwprom
 
 import (
 	"strconv"
@@ -26,16 +43,19 @@ type partitionMetric struct {
 	value func(*kafkaworker.PartitionStats) (v float64, ok bool)
 }
 
-// collector exports Consumer.Stats as Prometheus metrics. It reads one
+// Collector is a prometheus.Collector of one Consumer's Stats. It reads one
 // snapshot per scrape, so all series of a scrape agree with each other, and
 // costs nothing between scrapes. It is safe for concurrent use.
-type collector struct {
+type Collector struct {
 	c          *kafkaworker.Consumer
 	metrics    []metric
 	partitions []partitionMetric
 }
 
-func newCollector(c *kafkaworker.Consumer) *collector {
+// NewCollector returns a Collector of c, to register in a
+// prometheus.Registerer. It may be registered before c runs: the counters
+// are then zero and there are no per-partition series.
+func NewCollector(c *kafkaworker.Consumer) *Collector {
 	cfg := c.Config()
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
@@ -52,7 +72,7 @@ func newCollector(c *kafkaworker.Consumer) *collector {
 	offset := func(o int64) (float64, bool) { return float64(o), o >= 0 }
 	always := func(v float64) (float64, bool) { return v, true }
 
-	return &collector{
+	return &Collector{
 		c: c,
 		metrics: []metric{
 			counter("records_processed_total", "Records whose handler returned nil.", func(s *kafkaworker.Stats) uint64 { return s.Processed }),
@@ -107,7 +127,7 @@ func newCollector(c *kafkaworker.Consumer) *collector {
 }
 
 // Describe implements prometheus.Collector.
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range c.metrics {
 		ch <- m.desc
 	}
@@ -117,7 +137,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector.
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.c.Stats()
 	for _, m := range c.metrics {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(&s))

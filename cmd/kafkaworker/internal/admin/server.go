@@ -1,7 +1,8 @@
-// Package admin serves a running consumer's operator endpoints over HTTP:
-// /healthz for liveness, /readyz for readiness with stall detection, and
-// /metrics in the Prometheus format, including the consumer's own figures
-// read from Consumer.Stats at scrape time.
+// Package admin serves the kafkaworker binary's operator endpoints over
+// HTTP: /healthz for liveness, /readyz for readiness with stall detection
+// (the public health package's Checker), and /metrics in the Prometheus
+// format, including the consumer's own figures (the kwprom plugin's
+// Collector, read from Consumer.Stats at scrape time).
 package admin
 
 import (
@@ -17,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/health"
+	"github.com/kafkaworker/kafkaworker/plugin/kwprom"
 )
 
 // Server is the admin HTTP server. Create it with New, then Start it; stop
@@ -48,7 +51,7 @@ func New(addr string, c *kafkaworker.Consumer, reg *prometheus.Registry, stallTi
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	if err := reg.Register(newCollector(c)); err != nil {
+	if err := reg.Register(kwprom.NewCollector(c)); err != nil {
 		// Only a second registration of the same consumer's metrics
 		// fails; they are then served already.
 		log.Warn("admin: kafkaworker metrics not registered", "err", err)
@@ -56,7 +59,7 @@ func New(addr string, c *kafkaworker.Consumer, reg *prometheus.Registry, stallTi
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)
-	mux.Handle("GET /readyz", &readiness{c: c, stalls: newStallDetector(stallTimeout), log: log})
+	mux.Handle("GET /readyz", health.NewChecker(c, stallTimeout))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: errLog}))
 	return &Server{
 		addr: addr,

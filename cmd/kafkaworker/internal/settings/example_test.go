@@ -3,7 +3,7 @@ package settings_test
 import (
 	"fmt"
 
-	"github.com/kafkaworker/kafkaworker/internal/settings"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/settings"
 )
 
 // The seed's file, one environment override in ASP.NET Core's spelling and
