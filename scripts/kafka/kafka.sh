@@ -192,7 +192,7 @@ write_config() { # N
 #   WRONGHOST  SSL, wronghost.pem: a certificate for another host name
 # every one trusting DIR/ca.pem. All PEM (ssl.keystore.type=PEM): no keytool.
 # DIR is filled by `go run ./internal/testtls/gencerts DIR`; kafka.sh writes
-# DIR/listeners.env (NAME=127.0.0.1:port) once the broker is ready.
+# DIR/listeners.env (NAME=127.0.0.1:port, PLAINTEXT too) once the broker is ready.
 TLS_LISTENERS=(SSL MTLS SASL_SSL EXPIRED WRONGHOST)
 
 tls_port() { # NAME
@@ -246,7 +246,10 @@ tls_check_dir() {
 
 write_tls_listeners() {
 	local l
-	for l in "${TLS_LISTENERS[@]}"; do printf '%s=127.0.0.1:%s\n' "$l" "$(tls_port "$l")"; done >"$TLS_DIR/listeners.env"
+	{
+		printf 'PLAINTEXT=%s\n' "$BOOTSTRAP"
+		for l in "${TLS_LISTENERS[@]}"; do printf '%s=127.0.0.1:%s\n' "$l" "$(tls_port "$l")"; done
+	} >"$TLS_DIR/listeners.env"
 }
 
 format_node() { # N
