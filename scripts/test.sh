@@ -3,8 +3,9 @@
 #   scripts/test.sh fast   unit tests and the kfake tier (every package)
 #   scripts/test.sh all    the same, then the integration tests again on a real
 #                          Kafka broker, then the failover tests on a 3-node
-#                          cluster, both started by scripts/kafka and always
-#                          stopped
+#                          cluster, and the TLS tests on a broker with TLS and
+#                          SASL_SSL listeners, all started by scripts/kafka
+#                          and always stopped
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -32,7 +33,7 @@ tier() {
 }
 
 total_pass=0 total_fail=0 total_skip=0 failed=0
-unset KAFKA_BOOTSTRAP_SERVERS
+unset KAFKA_BOOTSTRAP_SERVERS KAFKA_TLS_DIR
 tier unit+kfake ./...
 
 if [ "$mode" = all ]; then
@@ -48,6 +49,25 @@ if [ "$mode" = all ]; then
 		echo "could not start the real broker: the kafka tier did not run" >&2
 		failed=1
 	fi
+
+	# TLS: one broker with SSL, mutual-TLS and SASL_SSL (SCRAM-SHA-512)
+	# listeners, and ones presenting an expired and a wrong-host certificate
+	# (ports 9692-9697, controller 19693), on certificates and credentials
+	# internal/testtls makes now; a state dir of its own.
+	tls_state=${TMPDIR:-/tmp}/kafkaworker-kafka-tls
+	tls_dir=$logdir/tls
+	started=$(date +%s)
+	if "$GO" run ./internal/testtls/gencerts "$tls_dir" &&
+		KAFKA_STATE_DIR=$tls_state scripts/kafka/kafka.sh start --port 9692 --tls "$tls_dir" >/dev/null; then
+		echo "TLS broker up in $(($(date +%s) - started))s" >&2
+		trap 'KAFKA_STATE_DIR=$tls_state scripts/kafka/kafka.sh stop >&2 || true; rm -rf "$logdir"' EXIT
+		KAFKA_TLS_DIR=$tls_dir tier tls -p 1 ./internal/testtls
+	else
+		echo "could not start the TLS broker: the tls tier did not run" >&2
+		failed=1
+	fi
+	KAFKA_STATE_DIR=$tls_state scripts/kafka/kafka.sh stop >&2 || true
+	trap 'rm -rf "$logdir"' EXIT
 
 	# Failover on three nodes, on ports and a state dir of their own. Its
 	# tests stop and restart one node through the same script.

@@ -204,7 +204,6 @@ func startErr(t *testing.T, cfg kafkaworker.Config) error {
 	if errors.Is(err, kafkaworker.ErrBrokersUnreachable) || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run waited for the brokers instead of failing at once: %v", err)
 	}
-	t.Logf("Run: %v", err)
 	return err
 }
 
