@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the test suite in tiers and says how many tests ran on which.
 #   scripts/test.sh fast   unit tests and the kfake tier (every package)
-#   scripts/test.sh all    the same, then the integration tests again on a real
-#                          Kafka broker, then the failover tests on a 3-node
-#                          cluster, and the TLS tests on a broker with TLS and
-#                          SASL_SSL listeners, all started by scripts/kafka
-#                          and always stopped
+#   scripts/test.sh all    the same, the Kubernetes example's checks, then the
+#                          integration tests again on a real Kafka broker, the
+#                          TLS tests on a broker with TLS and SASL_SSL
+#                          listeners, and the failover tests on a 3-node
+#                          cluster, all started by scripts/kafka and always
+#                          stopped
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -37,6 +38,25 @@ unset KAFKA_BOOTSTRAP_SERVERS KAFKA_TLS_DIR
 tier unit+kfake ./...
 
 if [ "$mode" = all ]; then
+	# The Kubernetes example, offline: decoded strictly into the API types
+	# and checked for the invariants its comments state (examples/kubernetes,
+	# a Go module of its own), and validated against Kubernetes' schemas by
+	# kubernetes-validate (PyPI, pinned, in a venv kept in the cache).
+	kv_version=1.37.0
+	kv_venv=${XDG_CACHE_HOME:-$HOME/.cache}/kafkaworker/kubernetes-validate-$kv_version
+	if [ ! -x "$kv_venv/bin/kubernetes-validate" ]; then
+		echo "== installing kubernetes-validate $kv_version into $kv_venv" >&2
+		rm -rf "$kv_venv"
+		if ! { python3 -m venv "$kv_venv" && "$kv_venv/bin/pip" install -q "kubernetes-validate==$kv_version"; } >"$logdir/kv-install.log" 2>&1; then
+			tail -n 20 "$logdir/kv-install.log" >&2
+			echo "could not install kubernetes-validate: the schema test will fail" >&2
+			rm -rf "$kv_venv"
+		fi
+	fi
+	pushd examples/kubernetes >/dev/null
+	KUBERNETES_VALIDATE=$kv_venv/bin/kubernetes-validate tier manifests ./...
+	popd >/dev/null
+
 	# The packages whose tests take a cluster from internal/testkafka.
 	mapfile -t pkgs < <(grep -rl --include='*_test.go' 'internal/testkafka' . | xargs -n1 dirname | sort -u)
 	started=$(date +%s)
