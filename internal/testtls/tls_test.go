@@ -29,11 +29,12 @@ import (
 const records = 3000
 
 // fill creates a topic with 3 partitions on the PLAINTEXT listener, writes
-// records to it (value: an 8-byte sequence number) and deletes it when the
-// test ends.
+// records to it round robin (value: an 8-byte sequence number) and deletes
+// it when the test ends.
 func fill(t *testing.T, b *testtls.Broker) string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr(t, "PLAINTEXT")), kgo.ProducerLinger(5*time.Millisecond))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr(t, "PLAINTEXT")), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func fill(t *testing.T, b *testtls.Broker) string {
 	})
 	recs := make([]*kgo.Record, records)
 	for i := range recs {
-		recs[i] = &kgo.Record{Topic: topic, Partition: -1, Value: binary.BigEndian.AppendUint64(nil, uint64(i))}
+		recs[i] = &kgo.Record{Topic: topic, Value: binary.BigEndian.AppendUint64(nil, uint64(i))}
 	}
 	// Produce retries while the new partitions get their leader.
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
@@ -84,8 +85,9 @@ func logger() *slog.Logger {
 }
 
 // consumeAll runs a consumer with cfg until it has seen every record of
-// fill, and asserts none was lost or seen twice.
-func consumeAll(t *testing.T, cfg kafkaworker.Config) {
+// fill, and asserts none was lost or seen twice, and that its final commit,
+// made through the same listener, reached the end of every partition.
+func consumeAll(t *testing.T, b *testtls.Broker, cfg kafkaworker.Config) {
 	t.Helper()
 	var (
 		mu   sync.Mutex
@@ -138,13 +140,46 @@ func consumeAll(t *testing.T, cfg kafkaworker.Config) {
 	if len(seen) != records {
 		t.Fatalf("saw %d distinct records, produced %d", len(seen), records)
 	}
+	committedAtEnd(t, b, cfg.GroupID, cfg.Topic)
+}
+
+// committedAtEnd reads the group's offsets over PLAINTEXT, independently of
+// the consumer, and asserts they equal the partitions' end offsets.
+func committedAtEnd(t *testing.T, b *testtls.Broker, group, topic string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr(t, "PLAINTEXT")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends.Each(func(e kadm.ListedOffset) {
+		if e.Offset == 0 {
+			t.Errorf("partition %d is empty: fill spreads records over every partition", e.Partition)
+			return
+		}
+		o, ok := offs.Lookup(topic, e.Partition)
+		if !ok || o.Err != nil || o.At != e.Offset {
+			t.Errorf("partition %d: committed %+v, end offset %d", e.Partition, o, e.Offset)
+		}
+	})
 }
 
 func TestConsumeSSL(t *testing.T) {
 	b := testtls.FromEnv(t)
 	cfg := config(b, "SSL", fill(t, b), t)
 	cfg.SecurityProtocol = "SSL"
-	consumeAll(t, cfg)
+	consumeAll(t, b, cfg)
 }
 
 func TestConsumeMutualTLS(t *testing.T) {
@@ -152,7 +187,7 @@ func TestConsumeMutualTLS(t *testing.T) {
 	cfg := config(b, "MTLS", fill(t, b), t)
 	cfg.SecurityProtocol = "SSL"
 	cfg.SslCertificateLocation, cfg.SslKeyLocation = clientCert(t, b)
-	consumeAll(t, cfg)
+	consumeAll(t, b, cfg)
 }
 
 func TestConsumeSASLSSL(t *testing.T) {
@@ -161,7 +196,7 @@ func TestConsumeSASLSSL(t *testing.T) {
 	cfg.SecurityProtocol = "SASL_SSL"
 	cfg.SaslMechanism = "SCRAM-SHA-512"
 	cfg.SaslUsername, cfg.SaslPassword = b.User, b.Password
-	consumeAll(t, cfg)
+	consumeAll(t, b, cfg)
 }
 
 // clientCert issues a client certificate from the broker's CA.
