@@ -58,6 +58,10 @@ var (
 	ErrTopicNotFound = kafka.ErrTopicNotFound
 	// ErrAuthentication means the brokers refused our credentials.
 	ErrAuthentication = kafka.ErrAuthentication
+	// ErrTLS means the TLS handshake with the brokers failed for good:
+	// their certificate is untrusted, expired or for another host name, or
+	// they refused ours. The error says which.
+	ErrTLS = kafka.ErrTLS
 	// ErrClosed is returned by Run when called twice.
 	ErrClosed = errors.New("kafkaworker: consumer already ran")
 )

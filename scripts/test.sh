@@ -5,9 +5,12 @@
 # nested module, even in workspace mode.
 #   scripts/test.sh fast   unit tests and the kfake tier (every package of
 #                          every module)
-#   scripts/test.sh all    the same, then the integration tests again on a real
-#                          Kafka broker, then the failover tests on a 3-node
-#                          cluster, both started by scripts/kafka and always
+#   scripts/test.sh all    the same, the Kubernetes example's schema check,
+#                          then the integration tests again on a real Kafka
+#                          broker, the TLS tests on a broker with TLS and
+#                          SASL_SSL listeners, and the failover tests on a
+#                          3-node cluster, all started by scripts/kafka and
+#                          always
 #                          stopped
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,7 +63,7 @@ tier_packages() {
 }
 
 total_pass=0 total_fail=0 total_skip=0 failed=0
-unset KAFKA_BOOTSTRAP_SERVERS
+unset KAFKA_BOOTSTRAP_SERVERS KAFKA_TLS_DIR
 mapfile -t modules < <(scripts/modules.sh)
 [ ${#modules[@]} -gt 0 ] || { echo "no modules: scripts/modules.sh failed" >&2; exit 1; }
 for mod in "${modules[@]}"; do
@@ -68,6 +71,22 @@ for mod in "${modules[@]}"; do
 done
 
 if [ "$mode" = all ]; then
+	# The Kubernetes example against Kubernetes' schemas, offline, by
+	# kubernetes-validate (PyPI, pinned, in a venv kept in the cache); its
+	# module's decoding tests ran in the unit tier, this one skips there.
+	kv_version=1.37.0
+	kv_venv=${XDG_CACHE_HOME:-$HOME/.cache}/kafkaworker/kubernetes-validate-$kv_version
+	if [ ! -x "$kv_venv/bin/kubernetes-validate" ]; then
+		echo "== installing kubernetes-validate $kv_version into $kv_venv" >&2
+		rm -rf "$kv_venv"
+		if ! { python3 -m venv "$kv_venv" && "$kv_venv/bin/pip" install -q "kubernetes-validate==$kv_version"; } >"$logdir/kv-install.log" 2>&1; then
+			tail -n 20 "$logdir/kv-install.log" >&2
+			echo "could not install kubernetes-validate: the schema test will fail" >&2
+			rm -rf "$kv_venv"
+		fi
+	fi
+	KUBERNETES_VALIDATE=$kv_venv/bin/kubernetes-validate tier manifests examples/kubernetes ./...
+
 	# The packages whose tests take a cluster from internal/testkafka, in
 	# whichever module.
 	mapfile -t pkgs < <(grep -rl --include='*_test.go' 'internal/testkafka"' . | xargs -n1 dirname | sort -u)
@@ -82,6 +101,25 @@ if [ "$mode" = all ]; then
 		echo "could not start the real broker: the kafka tier did not run" >&2
 		failed=1
 	fi
+
+	# TLS: one broker with SSL, mutual-TLS and SASL_SSL (SCRAM-SHA-512)
+	# listeners, and ones presenting an expired and a wrong-host certificate
+	# (ports 9692-9697, controller 19693), on certificates and credentials
+	# internal/testtls makes now; a state dir of its own.
+	tls_state=${TMPDIR:-/tmp}/kafkaworker-kafka-tls
+	tls_dir=$logdir/tls
+	started=$(date +%s)
+	if "$GO" run ./internal/testtls/gencerts "$tls_dir" &&
+		KAFKA_STATE_DIR=$tls_state scripts/kafka/kafka.sh start --port 9692 --tls "$tls_dir" >/dev/null; then
+		echo "TLS broker up in $(($(date +%s) - started))s" >&2
+		trap 'KAFKA_STATE_DIR=$tls_state scripts/kafka/kafka.sh stop >&2 || true; rm -rf "$logdir"' EXIT
+		KAFKA_TLS_DIR=$tls_dir tier tls . -p 1 ./internal/testtls
+	else
+		echo "could not start the TLS broker: the tls tier did not run" >&2
+		failed=1
+	fi
+	KAFKA_STATE_DIR=$tls_state scripts/kafka/kafka.sh stop >&2 || true
+	trap 'rm -rf "$logdir"' EXIT
 
 	# Failover on three nodes, on ports and a state dir of their own. Its
 	# tests stop and restart one node through the same script.

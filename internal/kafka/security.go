@@ -43,6 +43,9 @@ func (s Security) Build() (*tls.Config, sasl.Mechanism, error) {
 			}
 			tc.RootCAs = pool
 		}
+		if (s.CertLocation == "") != (s.KeyLocation == "") {
+			return nil, nil, fmt.Errorf("SslCertificateLocation and SslKeyLocation go together (got %q and %q)", s.CertLocation, s.KeyLocation)
+		}
 		if s.CertLocation != "" {
 			cert, err := tls.LoadX509KeyPair(s.CertLocation, s.KeyLocation)
 			if err != nil {

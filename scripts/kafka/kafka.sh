@@ -5,6 +5,8 @@
 #
 #   kafka.sh fetch                          resolve the jars only (warms the cache)
 #   kafka.sh start [--nodes 1|3] [--port P] start; prints the bootstrap address on stdout
+#   kafka.sh start --tls DIR [--port P]     1 node with TLS and SASL_SSL listeners too, on
+#                                           P+1..P+5, certificates from DIR (see README)
 #   kafka.sh stop                           stop what `start` started, delete its data
 #   kafka.sh stop-node N | start-node N     stop/restart one node, keeping its data
 #   kafka.sh status | bootstrap             what runs / just the bootstrap address
@@ -161,9 +163,9 @@ write_config() { # N
 		node.id=$n
 		# Static voters: same file shape for 1 and 3 nodes, formatted without --standalone.
 		controller.quorum.voters=$voters
-		listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n"),CONTROLLER://127.0.0.1:$(controller_port "$n")
-		advertised.listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n")
-		listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+		listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n"),CONTROLLER://127.0.0.1:$(controller_port "$n")$(tls_listeners)
+		advertised.listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n")$(tls_listeners)
+		listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT$(tls_protocol_map)
 		controller.listener.names=CONTROLLER
 		inter.broker.listener.name=PLAINTEXT
 		log.dirs=$dir/data
@@ -178,13 +180,89 @@ write_config() { # N
 		share.coordinator.state.topic.replication.factor=$rf
 		share.coordinator.state.topic.min.isr=1
 	EOF
+	[[ -z ${TLS_DIR:-} ]] || write_tls_config >>"$dir/server.properties"
+}
+
+# ---------------------------------------------------------------- TLS
+# With --tls DIR (one node), the broker also listens, on PORT+1..PORT+5, as:
+#   SSL        SSL, server.pem, client certificate requested (ssl.client.auth=requested)
+#   MTLS       SSL, server.pem, client certificate required
+#   SASL_SSL   SASL_SSL with SCRAM-SHA-512, server.pem; user from DIR/scram.env
+#   EXPIRED    SSL, expired.pem: a certificate that expired
+#   WRONGHOST  SSL, wronghost.pem: a certificate for another host name
+# every one trusting DIR/ca.pem. All PEM (ssl.keystore.type=PEM): no keytool.
+# DIR is filled by `go run ./internal/testtls/gencerts DIR`; kafka.sh writes
+# DIR/listeners.env (NAME=127.0.0.1:port, PLAINTEXT too) once the broker is ready.
+TLS_LISTENERS=(SSL MTLS SASL_SSL EXPIRED WRONGHOST)
+
+tls_port() { # NAME
+	local i
+	for i in "${!TLS_LISTENERS[@]}"; do
+		[[ ${TLS_LISTENERS[$i]} == "$1" ]] && echo $((PORT + 1 + i)) && return 0
+	done
+	return 1
+}
+
+tls_listeners() {
+	[[ -n ${TLS_DIR:-} ]] || return 0
+	local l
+	for l in "${TLS_LISTENERS[@]}"; do printf ',%s://127.0.0.1:%s' "$l" "$(tls_port "$l")"; done
+}
+
+tls_protocol_map() {
+	[[ -n ${TLS_DIR:-} ]] && printf ',SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL,EXPIRED:SSL,WRONGHOST:SSL'
+	return 0
+}
+
+write_tls_config() {
+	local l keystore
+	cat <<-EOF
+		# TLS tier (--tls $TLS_DIR): PEM keystores and truststore, no keytool.
+		ssl.truststore.type=PEM
+		ssl.truststore.location=$TLS_DIR/ca.pem
+		ssl.keystore.type=PEM
+		sasl.enabled.mechanisms=SCRAM-SHA-512
+		listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+		listener.name.ssl.ssl.client.auth=requested
+		listener.name.mtls.ssl.client.auth=required
+	EOF
+	for l in "${TLS_LISTENERS[@]}"; do
+		case $l in
+		EXPIRED) keystore=expired.pem ;;
+		WRONGHOST) keystore=wronghost.pem ;;
+		*) keystore=server.pem ;;
+		esac
+		printf 'listener.name.%s.ssl.keystore.location=%s\n' "${l,,}" "$TLS_DIR/$keystore"
+	done
+}
+
+# tls_check_dir: the files gencerts writes are all there.
+tls_check_dir() {
+	local f
+	for f in ca.pem server.pem expired.pem wronghost.pem scram.env; do
+		[[ -f $TLS_DIR/$f ]] || die "--tls $TLS_DIR: $f missing (fill it with: go run ./internal/testtls/gencerts $TLS_DIR)"
+	done
+}
+
+write_tls_listeners() {
+	local l
+	{
+		printf 'PLAINTEXT=%s\n' "$BOOTSTRAP"
+		for l in "${TLS_LISTENERS[@]}"; do printf '%s=127.0.0.1:%s\n' "$l" "$(tls_port "$l")"; done
+	} >"$TLS_DIR/listeners.env"
 }
 
 format_node() { # N
 	local out
 	java_cmd "$(node_dir "$1")/logs"
+	local scram=()
+	if [[ -n ${TLS_DIR:-} ]]; then
+		# shellcheck source=/dev/null
+		. "$TLS_DIR/scram.env"
+		scram=(--add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]")
+	fi
 	out=$("${JAVA_CMD[@]}" "${TOOL_JVM[@]}" kafka.tools.StorageTool format \
-		--cluster-id "$CLUSTER_ID" --config "$(node_dir "$1")/server.properties" 2>&1) ||
+		--cluster-id "$CLUSTER_ID" --config "$(node_dir "$1")/server.properties" "${scram[@]}" 2>&1) ||
 		{
 			printf '%s\n' "$out" >&2
 			return 1
@@ -256,15 +334,21 @@ remove_cluster() {
 }
 
 cmd_start() {
-	local nodes=1 port=9092
+	local nodes=1 port=9092 tls=""
 	while (($# > 0)); do
 		case $1 in
 		--nodes) nodes=${2:?--nodes needs 1 or 3}; shift 2 ;;
 		--port) port=${2:?--port needs a number}; shift 2 ;;
-		*) die "start: unknown argument '$1' (usage: start [--nodes 1|3] [--port 9092])" ;;
+		--tls) tls=${2:?--tls needs a directory}; shift 2 ;;
+		*) die "start: unknown argument '$1' (usage: start [--nodes 1|3] [--port 9092] [--tls DIR])" ;;
 		esac
 	done
 	[[ $nodes == 1 || $nodes == 3 ]] || die "--nodes must be 1 or 3, not '$nodes'"
+	if [[ -n $tls ]]; then
+		((nodes == 1)) || die "--tls runs one node only"
+		TLS_DIR=$(cd "$tls" && pwd) || die "--tls $tls: no such directory"
+		tls_check_dir
+	fi
 	need java "Install a JDK 17+ (e.g. apt-get install openjdk-17-jdk-headless)."
 	if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port + 10003 > 65535)); then die "bad --port '$port'"; fi
 
@@ -276,6 +360,7 @@ cmd_start() {
 	NODES=$nodes PORT=$port CPORT=$((port + 10001))
 	local n all=()
 	for ((n = 1; n <= NODES; n++)); do all+=("$(broker_port "$n")" "$(controller_port "$n")"); done
+	if [[ -n ${TLS_DIR:-} ]]; then for n in "${TLS_LISTENERS[@]}"; do all+=("$(tls_port "$n")"); done; fi
 	check_ports_free "${all[@]}"
 	fetch
 
@@ -291,8 +376,8 @@ cmd_start() {
 	done
 	BOOTSTRAP=""
 	for ((n = 1; n <= NODES; n++)); do BOOTSTRAP+="${BOOTSTRAP:+,}127.0.0.1:$(broker_port "$n")"; done
-	printf 'NODES=%s\nPORT=%s\nCPORT=%s\nCLUSTER_ID=%s\nDATA_ROOT=%s\nBOOTSTRAP=%s\n' \
-		"$NODES" "$PORT" "$CPORT" "$CLUSTER_ID" "$DATA_ROOT" "$BOOTSTRAP" >"$STATE_DIR/cluster.env"
+	printf 'NODES=%s\nPORT=%s\nCPORT=%s\nCLUSTER_ID=%s\nDATA_ROOT=%s\nBOOTSTRAP=%s\nTLS_DIR=%q\n' \
+		"$NODES" "$PORT" "$CPORT" "$CLUSTER_ID" "$DATA_ROOT" "$BOOTSTRAP" "${TLS_DIR:-}" >"$STATE_DIR/cluster.env"
 
 	LAUNCHED=()
 	trap abort_start EXIT
@@ -312,6 +397,7 @@ cmd_start() {
 		LAUNCHED+=("$n")
 	done
 	wait_ready "$BOOTSTRAP" "$NODES"
+	[[ -z ${TLS_DIR:-} ]] || write_tls_listeners
 	trap - EXIT
 	log "Kafka $(kafka_version) ready with $NODES node(s) in $(since "$t0")s"
 	echo "$BOOTSTRAP"
