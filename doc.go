@@ -49,14 +49,18 @@
 //
 // New does not connect. Run checks that the brokers answer, the
 // credentials work and the topics exist, joins the group and consumes until
-// its context ends; it then stops fetching, waits up to
-// Config.ShutdownTimeout for running handlers, commits what is done, leaves
-// the group and returns. Cancel the context on SIGTERM for a graceful
-// shutdown:
+// its context ends or Shutdown is called; it then stops fetching, waits up
+// to Config.ShutdownTimeout for running handlers (then cancels their
+// context and waits up to ShutdownMargin more), commits what is done,
+// leaves the group and returns, never before every handler it started has
+// returned. Cancel the context on SIGTERM for a graceful shutdown:
 //
 //	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 //	defer stop()
 //	err := c.Run(ctx) // nil after a graceful shutdown
+//
+// or, as with net/http's Server, call Shutdown from another goroutine; it
+// waits for Run to return, and may be called any number of times.
 //
 // Run returns an error that matches ErrBrokersUnreachable,
 // ErrAuthentication or ErrTopicNotFound when the start-up check fails,
@@ -94,9 +98,10 @@
 // # Memory and backpressure
 //
 // Config.MaxBufferedRecords and Config.MaxBufferedBytes bound what the
-// consumer holds; a partition whose window of outstanding offsets reaches
-// Config.PartitionWindow is paused, so that one stuck record holds back
-// only its own partition.
+// consumer holds, the client's prefetch included (a quarter of
+// MaxBufferedBytes); a partition whose window of outstanding offsets
+// reaches Config.PartitionWindow is paused, so that one stuck record holds
+// back only its own partition.
 //
 // # Observing a consumer
 //
