@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kafkaworker/kafkaworker/internal/offsetmeta"
 )
 
 // Handler processes one record. attempt is 1 on first delivery.
@@ -38,6 +40,7 @@ type Engine[R any] struct {
 	stopHandlers context.CancelFunc
 	workers      sync.WaitGroup
 	commitMu     sync.Mutex
+	metaEnc      offsetmeta.Encoder // used under commitMu and mu
 	pauseMu      sync.Mutex
 	calls        atomic.Int64 // handler calls running
 	peak         atomic.Int64 // most handler calls ever running at once
@@ -58,6 +61,7 @@ type Engine[R any] struct {
 	pauseDirty []*partition[R]
 	unpause    []TP // dropped partitions left paused in the Source
 	commits    commitTrigger
+	metaBudget int // bytes of commit metadata the broker takes; 0: none
 	fatal      error
 	stopFetch  context.CancelCauseFunc // ends the fetch loop on a fatal error
 	counters   Counters
@@ -88,6 +92,7 @@ type Counters struct {
 	Joins          uint64 // times the group was joined (Assign calls)
 	RevokeTimeouts uint64 // revokes that dropped records still running
 	Dropped        uint64 // records fetched for a partition no longer owned
+	Restored       uint64 // records skipped: done by the partition's previous owner
 	Pauses         uint64 // partitions paused because their window was full
 	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
@@ -131,6 +136,18 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
 	e.updateWindow()
 	return e
+}
+
+// SetMetadataBudget sets how many bytes of commit metadata the broker
+// accepts (offset.metadata.max.bytes); 0 commits none. Each commit carries,
+// per partition, the offsets above the commit point that are already done
+// (internal/offsetmeta), so that the partition's next owner does not
+// process them again; what does not fit is left out, lowest offsets first
+// kept.
+func (e *Engine[R]) SetMetadataBudget(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.metaBudget = max(n, 0)
 }
 
 func (e *Engine[R]) hashKey(k []byte) uint64 { return maphash.Bytes(e.seed, k) }

@@ -76,6 +76,11 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 			e.counters.Dropped++
 			continue
 		}
+		if p.skipRestored(f.Offset) {
+			// Done by the partition's previous owner (commit metadata).
+			e.counters.Restored++
+			continue
+		}
 		if err := p.add(f.Offset, int64(f.Size)); err != nil {
 			// A fetch that went back (it should not happen): the window
 			// already tracks this offset, so processing it would be a
