@@ -56,8 +56,9 @@ type Engine[R any] struct {
 	epoch      uint64
 	window     int64 // span at which a partition is paused: see updateWindow
 	flow       flow
-	inflight   int // items taken by workers
-	idle       int // workers waiting in cond
+	inflight   int           // items taken by workers
+	callTime   time.Duration // mean handler time per record, for batch sizes; starts slow
+	idle       int           // workers waiting in cond
 	pauseDirty []*partition[R]
 	unpause    []TP // dropped partitions left paused in the Source
 	commits    commitTrigger
@@ -129,6 +130,7 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.cond.L = &e.mu
+	e.callTime = time.Second // assume slow handlers until measured
 	e.pool.max = cfg.MaxBuffered + cfg.MaxProcCount
 	e.flow.maxRecords, e.flow.maxBytes = cfg.MaxBuffered, cfg.MaxBufferedBytes
 	e.retries.lo, e.retries.hi = cfg.BackoffMin, cfg.BackoffMax

@@ -121,6 +121,10 @@ func (e *Engine[R]) wakeWorkers(n int) {
 	if n <= 0 || e.idle == 0 {
 		return
 	}
+	if e.fast() {
+		// Each takes a full batch: wake as many as the queue fills.
+		n = (e.ready.len() + maxTake - 1) / maxTake
+	}
 	if n >= e.idle {
 		e.cond.Broadcast()
 		return

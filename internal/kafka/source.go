@@ -47,6 +47,7 @@ func NewSource[R any](o Options, so SourceOptions[R]) (*Source[R], error) {
 	var ctx context.Context
 	ctx, s.cancel = context.WithCancel(context.Background())
 	o.Context = ctx
+	o.Extra = append(o.Extra[:len(o.Extra):len(o.Extra)], kgo.WithPools(&recordPool{}))
 	cl, err := NewClient(o, &s.sizes)
 	if err != nil {
 		s.cancel()
@@ -80,6 +81,11 @@ func (s *Source[R]) Poll(ctx context.Context, max int, b *engine.Batch[R]) error
 		}
 		b.Records = s.convert(p.Records, b.Records)
 		b.Marks = append(b.Marks, engine.Watermark{TP: engine.TP{Topic: p.Topic, Partition: p.Partition}, High: p.HighWatermark})
+		// convert copied what the consumer keeps: the kgo.Records
+		// themselves go back to the pool.
+		for _, r := range p.Records {
+			r.Recycle()
+		}
 	})
 	s.sizes.resize(s.cl)
 	return ctx.Err()
