@@ -14,7 +14,7 @@ import (
 // and once more, synchronously, before we stop. Concurrency is therefore
 // the partition count (12), whatever the handler.
 func runFranz(ctx context.Context, s Spec, t *Tally) error {
-	w := &franzWorkers{work: s.Model.Handler(s.CPUIters), t: t, parts: map[int32]chan []*kgo.Record{}}
+	w := &franzWorkers{work: s.Model.Handler(s.CPUIters, t), t: t, parts: map[int32]chan []*kgo.Record{}}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(s.Bootstrap),
 		kgo.ConsumerGroup(s.Group),
@@ -91,16 +91,26 @@ func (w *franzWorkers) assigned(_ context.Context, _ *kgo.Client, ps map[string]
 	}
 }
 
-// loop handles one partition's batches in order and marks each batch.
+// loop handles one partition's batches in order and marks each batch. Once
+// the run stops it handles nothing more (a batch can hold thousands of
+// records: at 10 ms each, finishing it would take minutes) and marks the
+// last record it handled.
 func (w *franzWorkers) loop(ch chan []*kgo.Record) {
 	defer w.wg.Done()
 	for recs := range ch {
 		w.t.Start()
+		var last *kgo.Record
 		for _, r := range recs {
+			if w.t.Stopped() {
+				break
+			}
 			w.work(r.Value)
-			w.t.Count()
+			w.t.Count(r.Partition, r.Offset)
+			last = r
 		}
-		w.cl.MarkCommitRecords(recs[len(recs)-1])
+		if last != nil {
+			w.cl.MarkCommitRecords(last)
+		}
 	}
 }
 

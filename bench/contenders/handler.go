@@ -54,11 +54,18 @@ func (m Model) Latency() time.Duration {
 }
 
 // Handler returns the per-record work of m. It is safe for concurrent use.
-func (m Model) Handler(cpuIters int) func(value []byte) {
+// The sleep models measure their own duration into t (a time.Sleep lasts
+// longer than asked: the timer's slack and the scheduler's delay), which
+// calibrates the Little's-law limit.
+func (m Model) Handler(cpuIters int, t *Tally) func(value []byte) {
 	switch m {
 	case Sleep1ms, Sleep10ms:
 		d := m.Latency()
-		return func([]byte) { time.Sleep(d) }
+		return func([]byte) {
+			start := time.Now()
+			time.Sleep(d)
+			t.HandlerTime(time.Since(start))
+		}
 	case CPU:
 		return func(v []byte) { burn(v, cpuIters) }
 	}
