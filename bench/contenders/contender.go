@@ -74,7 +74,7 @@ func (s Spec) Label() string {
 // (client start, group join). steady_n records were handled in the
 // steady-state window of steady_s seconds, using steady_cpu_s CPU seconds
 // of the whole process. handler_mean_us is the handlers' own measured mean
-// time (sleep models only). parts gives, per partition, the contiguous
+// time in that window (sleep models only). parts gives, per partition, the contiguous
 // handled prefix (every offset below it handled) and the number of distinct
 // offsets handled; dups counts records handled more than once.
 type Result struct {

@@ -36,10 +36,11 @@ type Tally struct {
 
 // mark is the state of the run at one instant.
 type mark struct {
-	at  time.Time
-	n   int64
-	cpu time.Duration
-	set bool
+	at                   time.Time
+	n                    int64
+	cpu                  time.Duration
+	handlerNs, handlerCt int64
+	set                  bool
 }
 
 // NewTally starts the start-up clock for the run s describes.
@@ -82,9 +83,10 @@ func (t *Tally) runWindow() {
 
 func (t *Tally) setMark(m *mark, n int64) {
 	now, cpu := time.Now(), processCPU()
+	hns, hct := t.handlerNs.Load(), t.handlerCnt.Load()
 	t.mu.Lock()
 	if !m.set {
-		*m = mark{at: now, n: n, cpu: cpu, set: true}
+		*m = mark{at: now, n: n, cpu: cpu, handlerNs: hns, handlerCt: hct, set: true}
 	}
 	t.mu.Unlock()
 }
@@ -156,9 +158,6 @@ func (t *Tally) Result() Result {
 		}
 		r.Prefix, r.Distinct = append(r.Prefix, prefix), append(r.Distinct, distinct)
 	}
-	if c := t.handlerCnt.Load(); c > 0 {
-		r.HandlerMean = time.Duration(t.handlerNs.Load() / c)
-	}
 	first := t.first.Load()
 	if first == 0 {
 		r.ErrorMsg = "no record handled"
@@ -176,6 +175,9 @@ func (t *Tally) Result() Result {
 	t.mu.Unlock()
 	if from.set && to.set {
 		r.SteadyN, r.SteadyTime, r.SteadyCPU = to.n-from.n, to.at.Sub(from.at), to.cpu-from.cpu
+		if c := to.handlerCt - from.handlerCt; c > 0 {
+			r.HandlerMean = time.Duration((to.handlerNs - from.handlerNs) / c)
+		}
 	}
 	return r
 }

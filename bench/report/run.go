@@ -62,6 +62,17 @@ func (r Run) SteadyCPUPer1k() float64 {
 	return r.Result.SteadyCPU.Seconds() * 1e3 / float64(r.Result.SteadyN) * 1e3
 }
 
+// Beyond counts records handled beyond the commit point when the run
+// stopped (distinct offsets handled minus the contiguous prefix): handled,
+// not committed, so handled again after a restart.
+func (r Run) Beyond() int64 {
+	var n int64
+	for p := range r.Result.Prefix {
+		n += r.Result.Distinct[p] - r.Result.Prefix[p]
+	}
+	return n
+}
+
 // RSSMiB is the peak RSS in MiB.
 func (r Run) RSSMiB() float64 { return float64(r.PeakRSS) / (1 << 20) }
 

@@ -78,6 +78,19 @@ func writeModel(b *strings.Builder, model contenders.Model, s Set) {
 func status(w Row) string {
 	ok := len(w.Runs) - w.Failed()
 	s := fmt.Sprintf("%d/%d ok", ok, len(w.Runs))
+	if want := w.Spec.Window; want > 0 {
+		for _, r := range w.Runs {
+			// The window's end is taken by a timer: allow its slack.
+			if got := r.Result.SteadyTime; r.OK() && got < want*99/100 {
+				s += fmt.Sprintf("; rep %d: window %.1f s < %v (the backlog ran out)", r.Rep, got.Seconds(), want)
+			}
+		}
+	}
+	for _, r := range w.Runs {
+		if n := r.Beyond(); r.OK() && n > 0 {
+			s += fmt.Sprintf("; rep %d: %d handled beyond the commit point at the stop", r.Rep, n)
+		}
+	}
 	for _, r := range w.Runs {
 		if !r.OK() {
 			s += fmt.Sprintf("; rep %d FAILED: %s", r.Rep, strings.ReplaceAll(r.Err.Error(), "|", "/"))

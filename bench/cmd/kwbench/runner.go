@@ -100,6 +100,9 @@ func progress(i, total int, since time.Duration, run report.Run) {
 	if run.Limit() > 0 {
 		fmt.Fprintf(os.Stderr, "  %3.0f%% of %.0f", 100*run.OfLimit(), run.Limit())
 	}
+	if n := run.Beyond(); n > 0 {
+		fmt.Fprintf(os.Stderr, "  %d beyond the commit", n)
+	}
 	fmt.Fprintf(os.Stderr, "  %s\n", status)
 }
 

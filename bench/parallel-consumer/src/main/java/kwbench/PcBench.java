@@ -31,9 +31,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 public final class PcBench {
   /** One instant of the run: records handled so far, clock and process CPU. */
-  private record Mark(long n, long nanos, long cpuNanos) {}
+  private record Mark(long n, long nanos, long cpuNanos, long handlerNs, long handlerCnt) {}
 
   private static final Object MARKS = new Object();
+  private static final AtomicLong handlerNs = new AtomicLong(), handlerCnt = new AtomicLong();
   private static Mark from, to;
 
   public static void main(String[] args) throws Exception {
@@ -91,7 +92,6 @@ public final class PcBench {
     final long sleepMs = model.equals("1ms") ? 1 : model.equals("10ms") ? 10 : 0;
     final boolean cpu = model.equals("cpu");
     AtomicLong handled = new AtomicLong(), dups = new AtomicLong();
-    AtomicLong handlerNs = new AtomicLong(), handlerCnt = new AtomicLong();
     AtomicLong first = new AtomicLong();
     CountDownLatch done = new CountDownLatch(1);
     ThreadLocal<MessageDigest> sha = ThreadLocal.withInitial(PcBench::sha256);
@@ -156,21 +156,22 @@ public final class PcBench {
       if (i > 0) parts.append(',');
       parts.append(prefix).append('/').append(distinct);
     }
-    long steadyN = 0;
+    long steadyN = 0, hc = 0, hns = 0;
     double steadyS = 0, steadyCpu = 0;
     synchronized (MARKS) {
       if (from != null && to != null) {
         steadyN = to.n - from.n;
         steadyS = (to.nanos - from.nanos) / 1e9;
         steadyCpu = (to.cpuNanos - from.cpuNanos) / 1e9;
+        hc = to.handlerCnt - from.handlerCnt;
+        hns = to.handlerNs - from.handlerNs;
       }
     }
-    long hc = handlerCnt.get();
     String line = String.format(java.util.Locale.ROOT,
         "KWBENCH handled=%d elapsed_s=%.4f startup_s=%.4f peak_rss_kib=%d steady_n=%d steady_s=%.4f steady_cpu_s=%.4f"
             + " handler_mean_us=%.1f dups=%d parts=%s",
         handled.get(), (end - f) / 1e9, (f - created) / 1e9, peakRssKiB(), steadyN, steadyS, steadyCpu,
-        hc == 0 ? 0.0 : handlerNs.get() / 1e3 / hc, dups.get(), parts);
+        hc == 0 ? 0.0 : hns / 1e3 / hc, dups.get(), parts);
     if (first.get() == 0 && error == null) error = "no record handled";
     if (error != null) line += " error=\"" + error + "\"";
     System.out.println(line);
@@ -193,7 +194,7 @@ public final class PcBench {
 
   private static void mark(boolean start, long n) {
     long cpu = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-    Mark m = new Mark(n, System.nanoTime(), cpu);
+    Mark m = new Mark(n, System.nanoTime(), cpu, handlerNs.get(), handlerCnt.get());
     synchronized (MARKS) {
       if (start && from == null) from = m;
       if (!start && to == null) to = m;
