@@ -3,6 +3,7 @@ package contenders
 import (
 	"crypto/sha256"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -72,15 +73,16 @@ func (m Model) Handler(cpuIters int, t *Tally) func(value []byte) {
 	return func([]byte) {}
 }
 
-// sink keeps the compiler from dropping the hashing as dead code.
-var sink byte
+// sink keeps the compiler from dropping the hashing as dead code (atomic:
+// handlers run concurrently).
+var sink atomic.Uint32
 
 func burn(v []byte, iters int) {
 	sum := sha256.Sum256(v)
 	for range iters - 1 {
 		sum = sha256.Sum256(sum[:])
 	}
-	sink ^= sum[0]
+	sink.Add(uint32(sum[0]))
 }
 
 // Calibrate reports how long one call of the cpu model takes here.

@@ -44,9 +44,9 @@ func parseOptions(args []string) (options, error) {
 	mpcs := fs.String("mpc", "1000", "MaxProcCount values for kafkaworker unordered and key (comma-separated, ascending); partition order and the Parallel Consumer run at the highest")
 	models := fs.String("models", "0ms,1ms,10ms", "handler models to run (0ms, 1ms, 10ms, cpu)")
 	mbb := fs.Int("mbb", 32, "MaxBufferedBytes in MiB of the extra kafkaworker unordered row at 0 ms (0: no such row)")
-	fs.BoolVar(&o.quick, "quick", false, "a few-minute smoke run: 1 repetition, 500,000 records at 0 ms, a 1,000,000-record backlog and a 5 s window")
+	fs.BoolVar(&o.quick, "quick", false, "a few-minute smoke run: 1 repetition, 500,000 records at 0 ms, a 4,000,000-record backlog and a 5 s window")
 	fs.Int64Var(&o.records, "records", 0, "records of the 0 ms topic, read whole by every 0 ms run (default 2,000,000; 500,000 with -quick)")
-	fs.Int64Var(&o.backlog, "backlog", 0, "records of the topic the windowed models (1ms, 10ms, cpu) read until their window ends (default 8,000,000; 1,000,000 with -quick)")
+	fs.Int64Var(&o.backlog, "backlog", 0, "records of the topic the windowed models (1ms, 10ms, cpu) read until their window ends (default 16,000,000; 4,000,000 with -quick)")
 	fs.IntVar(&o.reps, "reps", 0, "runs of each row; the table shows their median and min–max (default 3; 1 with -quick)")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "windowed models: time after the first record before the window opens")
 	fs.DurationVar(&o.window, "window", 0, "windowed models: the steady-state window, after which the run stops (default 20s; 5s with -quick)")
@@ -71,7 +71,7 @@ func parseOptions(args []string) (options, error) {
 		return full
 	}
 	o.records = pick(o.records, 2_000_000, 500_000)
-	o.backlog = pick(o.backlog, 8_000_000, 1_000_000)
+	o.backlog = pick(o.backlog, 16_000_000, 4_000_000)
 	o.reps = int(pick(int64(o.reps), 3, 1))
 	o.window = time.Duration(pick(int64(o.window), int64(20*time.Second), int64(5*time.Second)))
 	o.mbb = *mbb << 20

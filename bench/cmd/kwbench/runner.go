@@ -175,7 +175,7 @@ func (r *runner) run(ctx context.Context, s contenders.Spec) report.Run {
 		run.Err = fmt.Errorf("%s", res.ErrorMsg)
 	}
 	if run.Err == nil && res.SteadyTime <= 0 {
-		run.Err = fmt.Errorf("no steady-state window (the run ended during the warm-up)")
+		run.Err = fmt.Errorf("no steady-state window: the backlog ran out during the warm-up (raise -backlog)")
 	}
 	if run.Err == nil {
 		vctx, vcancel := context.WithTimeout(ctx, 30*time.Second)
