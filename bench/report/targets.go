@@ -73,9 +73,10 @@ func Targets(s Set, hi, mbb int) string {
 	}
 	if w := s.Find(contenders.Sleep10ms, kw("unordered")); w != nil && w.Stat(Run.OfLimit).N > 0 {
 		lim, mean := w.Stat(Run.OfLimit), w.Stat(func(r Run) float64 { return r.Result.HandlerMean.Seconds() * 1e3 })
-		fmt.Fprintf(&b, "- %s 10 ms, %s: %.1f%% of the calibrated limit (target ≥ 95%%): %s rec/s steady, handler mean %.3f ms → limit %s rec/s\n",
-			verdict(lim.Med >= 0.95), kw("unordered"), 100*lim.Med, num(w.Stat(Run.SteadyRate).Med, 0), mean.Med,
-			num(float64(hi)/(mean.Med/1e3), 0))
+		steady, nominal := w.Stat(Run.SteadyRate).Med, float64(hi)/0.010
+		fmt.Fprintf(&b, "- %s 10 ms, %s: %.1f%% of the calibrated limit (target ≥ 95%%): %s rec/s steady, handler mean %.3f ms → limit %s rec/s (of the nominal %s: %.1f%%)\n",
+			verdict(lim.Med >= 0.95), kw("unordered"), 100*lim.Med, num(steady, 0), mean.Med,
+			num(float64(hi)/(mean.Med/1e3), 0), num(nominal, 0), 100*steady/nominal)
 	} else {
 		na("10 ms calibrated limit", "no 10 ms run of "+kw("unordered"))
 	}
