@@ -16,7 +16,7 @@ import (
 
 // Spec is one run: which consumer, with which handler, on which topic.
 type Spec struct {
-	Contender string // raw-franz-go, kafkaworker, sarama, parallel-consumer
+	Contender string // raw-franz-go, kafkaworker, sarama, franz-go-pool, kafka-go, confluent-kafka-go, parallel-consumer
 	Ordering  string // unordered, key, partition (kafkaworker and parallel-consumer)
 	MPC       int    // MaxProcCount / maxConcurrency; 0 where the design has none
 	// MaxBufferedBytes is kafkaworker's Config.MaxBufferedBytes; 0 keeps
@@ -190,6 +190,12 @@ func Run(ctx context.Context, s Spec) Result {
 		run = runKafkaworker
 	case "sarama":
 		run = runSarama
+	case "franz-go-pool":
+		run = runFranzPool
+	case "kafka-go":
+		run = runKafkaGo
+	case "confluent-kafka-go":
+		run = runConfluent
 	default:
 		return Result{ErrorMsg: "unknown Go contender " + s.Contender}
 	}

@@ -11,12 +11,20 @@ import "github.com/kafkaworker/kafkaworker/bench/contenders"
 // kafkaworker unordered at the highest MaxProcCount with MaxBufferedBytes =
 // mbb (0: no such row): the memory bound's price in throughput. The
 // Parallel Consumer runs unordered and key at the highest MaxProcCount.
-func Matrix(model contenders.Model, mpcs []int, mbb int, withJava bool) []contenders.Spec {
+//
+// With peers, the other Go clients of issue 14 run too: confluent-kafka-go
+// and segmentio/kafka-go (a goroutine per partition, concurrency 12), and
+// the franz-go worker pool (batch-at-a-time commits) at the highest
+// MaxProcCount.
+func Matrix(model contenders.Model, mpcs []int, mbb int, withJava, peers bool) []contenders.Spec {
 	with := func(c, ord string, mpc int) contenders.Spec {
 		return contenders.Spec{Model: model, Contender: c, Ordering: ord, MPC: mpc}
 	}
 	hi := mpcs[len(mpcs)-1]
 	specs := []contenders.Spec{with("raw-franz-go", "", 0), with("sarama", "", 0)}
+	if peers {
+		specs = append(specs, with("confluent-kafka-go", "", 0), with("kafka-go", "", 0), with("franz-go-pool", "", hi))
+	}
 	for _, m := range mpcs {
 		specs = append(specs, with("kafkaworker", "unordered", m))
 	}

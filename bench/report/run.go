@@ -79,8 +79,11 @@ func (r Run) RSSMiB() float64 { return float64(r.PeakRSS) / (1 << 20) }
 // Concurrency is how many handler calls the contender can run at once.
 func (r Run) Concurrency() int {
 	s := r.Spec
-	if s.Contender == "raw-franz-go" || s.Contender == "sarama" || s.Ordering == "partition" {
-		return PartitionCount
+	switch {
+	case s.Contender == "franz-go-pool":
+		return PartitionCount * ((s.MPC + PartitionCount - 1) / PartitionCount)
+	case s.MPC == 0 || s.Ordering == "partition":
+		return PartitionCount // one record per partition at a time
 	}
 	return s.MPC
 }

@@ -33,6 +33,7 @@ type options struct {
 	port       int
 	stateDir   string
 	java       bool
+	peers      bool
 	outDir     string
 	cpuIters   int
 	runTimeout time.Duration
@@ -55,6 +56,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.port, "kafka-port", 19092, "client port of the broker kwbench starts (kept off the tests' 9092)")
 	fs.StringVar(&o.stateDir, "kafka-state", "/tmp/kw-bench-kafka", "KAFKA_STATE_DIR of the broker kwbench starts")
 	fs.BoolVar(&o.java, "java", true, "include the Confluent Parallel Consumer (needs java 17 and mvn)")
+	fs.BoolVar(&o.peers, "peers", false, "also run the other Go peers of issue 14: confluent-kafka-go, segmentio/kafka-go and a franz-go worker pool (about 9 more minutes for a full run)")
 	fs.StringVar(&o.outDir, "out", "results", "directory for the table, charts and profile")
 	fs.IntVar(&o.cpuIters, "cpu-iters", contenders.DefaultCPUIters, "SHA-256 rounds per record of the cpu model")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 10*time.Minute, "limit for one contender run")

@@ -66,12 +66,12 @@ func (r *runner) prepare(ctx context.Context) error {
 func (r *runner) runAll(ctx context.Context) (report.Set, error) {
 	total := 0
 	for _, m := range r.o.models {
-		total += r.o.reps * len(harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil))
+		total += r.o.reps * len(harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers))
 	}
 	var set report.Set
 	r.start = time.Now()
 	for _, m := range r.o.models {
-		specs := harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil)
+		specs := harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers)
 		for rep := 1; rep <= r.o.reps; rep++ {
 			for _, s := range specs {
 				if ctx.Err() != nil {
