@@ -70,6 +70,10 @@ func (r *runner) runAll(ctx context.Context) (report.Set, error) {
 	}
 	var set report.Set
 	r.start = time.Now()
+	// The children's stderr log is this run's alone.
+	if err := os.WriteFile(filepath.Join(r.o.outDir, r.stamp+".log"), nil, 0o644); err != nil {
+		return set, err
+	}
 	for _, m := range r.o.models {
 		specs := harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers)
 		for rep := 1; rep <= r.o.reps; rep++ {
