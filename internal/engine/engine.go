@@ -56,7 +56,8 @@ type Engine[R any] struct {
 	inflight   int // items taken by workers
 	idle       int // workers waiting in cond
 	pauseDirty []*partition[R]
-	unpause    []TP // dropped partitions left paused in the Source
+	unpause    []TP  // dropped partitions left paused in the Source
+	holds      holds // partitions an operator paused: hold.go
 	commits    commitTrigger
 	fatal      error
 	stopFetch  context.CancelCauseFunc // ends the fetch loop on a fatal error
