@@ -90,7 +90,15 @@ func quietLogger() *slog.Logger {
 // and returns its base URL and a client whose connections are closed then.
 func startServer(t *testing.T, c *kafkaworker.Consumer, reg *prometheus.Registry, stallTimeout time.Duration) (string, *http.Client) {
 	t.Helper()
-	s := New("127.0.0.1:0", c, reg, stallTimeout, quietLogger())
+	return startServerWith(t, c, Options{Addr: "127.0.0.1:0", Registry: reg, StallTimeout: stallTimeout})
+}
+
+// startServerWith starts a server with o (its Log set to a quiet one) until
+// the test ends.
+func startServerWith(t *testing.T, c *kafkaworker.Consumer, o Options) (string, *http.Client) {
+	t.Helper()
+	o.Log = quietLogger()
+	s := New(c, o)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
