@@ -134,6 +134,7 @@ type gate struct {
 	partition int32
 	offset    int64
 	entered   chan struct{} // closed when the blocked call starts
+	enteredAt time.Time     // when it started; read after entered is closed
 	release   chan struct{} // closed by open
 	once      sync.Once
 	enterOnce sync.Once
@@ -147,7 +148,10 @@ func (g *gate) Handle(ctx context.Context, r *kafkaworker.Record) error {
 	if r.Partition != g.partition || r.Offset != g.offset {
 		return nil
 	}
-	g.enterOnce.Do(func() { close(g.entered) })
+	g.enterOnce.Do(func() {
+		g.enteredAt = time.Now()
+		close(g.entered)
+	})
 	select {
 	case <-g.release:
 		return nil

@@ -73,7 +73,7 @@ function renderSummary(s) {
 function renderChart(s) {
   const h = s.history;
   const max = Math.max(1, ...h.map((p) => Math.max(p.processed, p.errors)));
-  const span = 150; // samples kept by the server
+  const span = Math.max(h.length, 30); // the server keeps 150 samples
   const path = (key) => h.map((p, i) => (i ? "L" : "M") + ((600 * (span - h.length + i)) / (span - 1)).toFixed(1) + " " + (115 - (110 * p[key]) / max).toFixed(1)).join(" ");
   $("chart-processed").setAttribute("d", path("processed"));
   $("chart-errors").setAttribute("d", path("errors"));
