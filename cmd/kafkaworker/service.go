@@ -66,11 +66,23 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer release()
 	reg := prometheus.NewRegistry()
 	metrics := kprom.NewMetrics("kafkaworker", kprom.Registry(reg), kprom.GoCollectors())
-	c, err := kafkaworker.New(s.Kafka, h,
+	opts := []kafkaworker.Option{
 		kafkaworker.WithLogger(log),
 		kafkaworker.WithClientOptions(kgo.WithHooks(metrics)),
 		kafkaworker.WithCommitObserver(newCommitObserver(reg)),
-		kafkaworker.WithStartupTimeout(s.Service.StartupTimeout))
+		kafkaworker.WithStartupTimeout(s.Service.StartupTimeout),
+	}
+	tracer, stopTracing, err := setupTracing(ctx, os.Getenv, s.Kafka.GroupID, s.Service.TraceLinks, log)
+	if err != nil {
+		log.Error("kafkaworker: tracing (the OTEL_* environment variables)", "err", err)
+		return exitConfig
+	}
+	defer stopTracing()
+	if tracer != nil {
+		h = tracer.Handler(h)
+		opts = append(opts, tracer.ClientOption())
+	}
+	c, err := kafkaworker.New(s.Kafka, h, opts...)
 	if err != nil {
 		// Load ran Validate already; New can only disagree if they drift.
 		log.Error("kafkaworker: configuration", "err", err)

@@ -57,6 +57,11 @@ type Service struct {
 	// AdminReadOnly turns the admin API's mutations off (403), for a
 	// non-loopback AdminAddr without a token. Default false.
 	AdminReadOnly bool `key:"AdminReadOnly"`
+	// TraceLinks makes the spans of a traced consumer (tracing is on when
+	// OTEL_EXPORTER_OTLP_ENDPOINT is set) start traces of their own,
+	// linked to the producer's span, instead of continuing its trace.
+	// Default false: one trace from producer to handler.
+	TraceLinks bool `key:"TraceLinks"`
 	// StallTimeout is how long a record may stay in flight before /healthz
 	// reports the consumer stalled, and a liveness probe restarts it.
 	// Default 5m: above the slowest honest handler call plus its retries,
