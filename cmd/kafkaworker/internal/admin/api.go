@@ -142,9 +142,16 @@ func (a *api) guard(name string, do func(context.Context, request) error) http.H
 			reply(w, http.StatusBadRequest, fmt.Errorf("bad JSON body: %w", err))
 			return
 		}
-		a.log.Info("admin: "+name, "by", req.By, "remote", r.RemoteAddr, "user_agent", r.UserAgent(),
-			"partitions", req.Partitions, "value", req.Value, "topic", req.Topic, "partition", req.Partition,
-			"offset", req.Offset, "action", req.Action)
+		args := []any{"by", req.By, "remote", r.RemoteAddr, "user_agent", r.UserAgent()}
+		switch {
+		case len(req.Partitions) > 0:
+			args = append(args, "partitions", req.Partitions)
+		case req.Value != nil:
+			args = append(args, "value", *req.Value)
+		case req.Topic != "":
+			args = append(args, "topic", req.Topic, "partition", req.Partition, "offset", req.Offset, "action", req.Action)
+		}
+		a.log.Info("admin: "+name, args...)
 		err := do(r.Context(), req)
 		switch {
 		case errors.Is(err, errNotImplemented):
