@@ -25,9 +25,11 @@ func (h *holds) has(tp TP) bool {
 }
 
 // pauseWanted reports whether p should be paused in the Source: its window
-// asks for it, or an operator does. Called with mu held.
+// asks for it, or an operator does. A held partition stays paused while it
+// is revoked too; drop undoes the pause in the Source when it is gone.
+// Called with mu held.
 func (e *Engine[R]) pauseWanted(p *partition[R]) bool {
-	return p.want || (p.state == active && e.holds.has(p.tp))
+	return p.want || e.holds.has(p.tp)
 }
 
 // Pause holds partitions: they are paused in the Source until Resume, and
