@@ -163,3 +163,19 @@ func TestAdminAddrInUse(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestAdminOffLoopbackNeedsAToken: the admin API can pause the consumer,
+// so the service refuses to start with it open on an address other than
+// loopback; a token, or read-only, lets it start.
+func TestAdminOffLoopbackNeedsAToken(t *testing.T) {
+	r := runArgs(t, "run", "--config", seedConfig, "--admin-addr", "0.0.0.0:0")
+	if r.code != exitConfig || !strings.Contains(r.stderr, "KafkaWorker:AdminToken") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, set := range []string{"KafkaWorker:AdminToken=t0ken", "KafkaWorker:AdminReadOnly=true"} {
+		r := runArgs(t, "run", "--check", "--config", seedConfig, "--admin-addr", "0.0.0.0:0", "--set", set)
+		if r.code != exitOK {
+			t.Errorf("with %s: exit %d, stderr:\n%s", set, r.code, r.stderr)
+		}
+	}
+}

@@ -304,14 +304,16 @@ func TestStatusPageWith1000Partitions(t *testing.T) {
 	poll.Until(t, 60*time.Second, "1,000 partitions assigned", func() bool { return len(c.Stats().Partitions) == n })
 	base, _ := startServerWith(t, c, Options{Addr: "127.0.0.1:0", StallTimeout: time.Minute})
 
-	open(t, ctx, base+"/") // a first load warms the browser's process and caches
-	var first []float64
+	open(t, ctx, base+"/")       // a first load warms the browser's process and caches
+	var first, fetches []float64 // navigation to first render; the first /api/status fetch
 	for range 3 {
 		open(t, ctx, base+"/?"+fmt.Sprint(len(first)))
 		if rows := eval[int](t, ctx, `document.querySelectorAll("#rows tr").length`); rows != n {
 			t.Fatalf("%d rows, want %d", rows, n)
 		}
 		first = append(first, eval[float64](t, ctx, `window.kwFirstRenderMs`))
+		fetches = append(fetches, eval[float64](t, ctx,
+			`(performance.getEntriesByType("resource").find((e) => e.name.includes("/api/status")) || {duration: -1}).duration`))
 	}
 	best, worst := first[0], first[0]
 	for _, f := range first {
@@ -321,8 +323,11 @@ func TestStatusPageWith1000Partitions(t *testing.T) {
 	if worst >= 1000 {
 		verdict = "MISSED"
 	}
-	t.Logf("status page with %d partitions: navigation to first render %.0f–%.0f ms over %d loads (target < 1000 ms: %s)",
-		n, best, worst, len(first), verdict)
+	// The machine's load, for reading the figure: on shared cores another
+	// job's build can take the CPU the browser needs.
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("status page with %d partitions: navigation to first render %.0f–%.0f ms over %d loads (target < 1000 ms: %s); of which fetching /api/status %.0f ms; load average %s",
+		n, best, worst, len(first), verdict, fetches, strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	if f := reqs.foreign(base); len(f) > 0 {
 		t.Fatalf("the page requested other servers: %v", f)
 	}
