@@ -25,6 +25,7 @@ func convert(krs []*kgo.Record, out []engine.Fetched[*Record]) []engine.Fetched[
 		*r = Record{
 			Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
 			Key: kr.Key, Value: kr.Value, Timestamp: kr.Timestamp, Attempt: 1,
+			ctx: kr.Context,
 		}
 		size := len(kr.Key) + len(kr.Value)
 		if len(kr.Headers) > 0 {
@@ -42,9 +43,11 @@ func convert(krs []*kgo.Record, out []engine.Fetched[*Record]) []engine.Fetched[
 	return out
 }
 
-// unconvert gives a Record back as a kgo.Record, for the dead-letter topic.
+// unconvert gives a Record back as a kgo.Record, for the dead-letter topic,
+// with the context it was fetched with (see Record.Context).
 func unconvert(r *Record) *kgo.Record {
-	kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
+	kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value,
+		Timestamp: r.Timestamp, Context: r.ctx}
 	for _, h := range r.Headers {
 		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}

@@ -23,6 +23,22 @@ type Record struct {
 	Timestamp time.Time
 	// Attempt is 1 on first delivery and grows with each retry.
 	Attempt int
+
+	ctx context.Context // the fetched kgo.Record's Context; nil when it had none
+}
+
+// Context returns the context the Kafka client attached to the record when
+// it was fetched: franz-go hooks enrich it, as the kotel plugin does with
+// the span of the record's receipt (a child of its producer's span), which a
+// tracing middleware continues. It is not the handler's context (it is never
+// cancelled) and is context.Background() when no hook set one. A record sent
+// to the dead-letter topic is produced with this context, so that tracing
+// hooks on the client carry its trace into the dead letter.
+func (r *Record) Context() context.Context {
+	if r.ctx == nil {
+		return context.Background()
+	}
+	return r.ctx
 }
 
 // A Handler processes records. Handle may be called from many goroutines at

@@ -51,8 +51,12 @@ type PartitionStats struct {
 	Pending, InFlight int
 	// OldestInFlight is how long the longest-running handler call has run.
 	OldestInFlight time.Duration
-	// Paused reports whether fetching is paused because the window is full.
+	// Paused reports whether fetching is paused: because the window is
+	// full, or because an operator paused it (then Held is true too).
 	Paused bool
+	// Held reports an operator's pause (Consumer.PausePartitions,
+	// PauseAll), which the consumer's backpressure never resumes.
+	Held bool
 }
 
 // Stats returns a snapshot. It is cheap enough to call on every scrape.
@@ -72,7 +76,7 @@ func (c *Consumer) Stats() Stats {
 			Committed: p.Committed, Committable: p.Committable, HighestFetched: p.HighestFetched,
 			HighWatermark: p.HighWatermark, Lag: -1,
 			Span: p.Span, Pending: p.Pending, InFlight: p.InFlight,
-			OldestInFlight: p.OldestInFlight, Paused: p.Paused,
+			OldestInFlight: p.OldestInFlight, Paused: p.Paused, Held: p.Held,
 		}
 		if p.HighWatermark >= 0 && p.Committed >= 0 {
 			out.Partitions[i].Lag = max(p.HighWatermark-p.Committed, 0)

@@ -4,7 +4,8 @@
 # directory and on its own go.mod (GOWORK=off): ./... does not reach into a
 # nested module, even in workspace mode.
 #   scripts/test.sh fast   unit tests and the kfake tier (every package of
-#                          every module)
+#                          every module), the status page in headless
+#                          chromium (installed with apt-get when missing)
 #   scripts/test.sh all    the same, the Kubernetes example's schema check,
 #                          then the integration tests again on a real Kafka
 #                          broker, the TLS tests on a broker with TLS and
@@ -62,8 +63,24 @@ tier_packages() {
 	done
 }
 
+# The status page's tests drive Debian's chromium (headless, through
+# chromedp): install it when it is missing and we may (root, apt-get);
+# where it cannot be installed those tests skip and say so.
+ensure_chromium() {
+	command -v chromium >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "== installing chromium (apt-get) for the status page's browser tests" >&2
+		if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$logdir/chromium-install.log" 2>&1; then
+			return 0
+		fi
+		tail -n 20 "$logdir/chromium-install.log" >&2
+	fi
+	echo "chromium is not installed and could not be: the browser tests of cmd/kafkaworker/internal/admin will skip" >&2
+}
+
 total_pass=0 total_fail=0 total_skip=0 failed=0
 unset KAFKA_BOOTSTRAP_SERVERS KAFKA_TLS_DIR
+ensure_chromium
 mapfile -t modules < <(scripts/modules.sh)
 [ ${#modules[@]} -gt 0 ] || { echo "no modules: scripts/modules.sh failed" >&2; exit 1; }
 for mod in "${modules[@]}"; do

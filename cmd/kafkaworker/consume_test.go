@@ -31,6 +31,7 @@ func TestRunConsumesAndStopsOnSIGTERM(t *testing.T) {
 
 	t.Setenv("Kafka__BootstrapServers", cluster.Seeds)
 	t.Setenv("Kafka__GroupId", group)
+	t.Setenv("KafkaWorker__AdminToken", "t0ken-value")
 	stdout := &syncBuffer{lines: make(chan struct{}, n)}
 	stderr := &syncBuffer{}
 	code := make(chan int, 1)
@@ -58,6 +59,18 @@ func TestRunConsumesAndStopsOnSIGTERM(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+
+	// The status page's data carries the effective configuration, secrets
+	// hidden: an unset one shown empty, a set one as [redacted].
+	status := get(t, "http://"+addr[1]+"/api/status")
+	for _, want := range []string{`"GroupId":"` + group + `"`, `"SaslPassword":""`, `"AdminToken":"[redacted]"`} {
+		if !strings.Contains(status, want) {
+			t.Errorf("/api/status lacks %s", want)
+		}
+	}
+	if strings.Contains(status, "t0ken-value") {
+		t.Error("/api/status shows the admin token")
 	}
 
 	// The watcher is registered: the signal reaches it, not the default

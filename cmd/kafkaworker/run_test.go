@@ -110,21 +110,24 @@ func TestHelpAndVersion(t *testing.T) {
 // TestCheckPrintsSettings: --check validates the seed with overrides from
 // every source and prints the effective settings, the password hidden.
 func TestCheckPrintsSettings(t *testing.T) {
-	const pw = "hunter2-s3cret"
+	const pw, token = "hunter2-s3cret", "admin-t0ken-xyz"
 	t.Setenv("Kafka__SaslPassword", pw)
 	t.Setenv("Kafka__SaslUsername", "svc")
 	t.Setenv("Kafka__SaslMechanism", "SCRAM-SHA-512")
 	t.Setenv("Kafka__MaxProcCount", "100")
 	r := runArgs(t, "run", "--check", "--config", seedConfig, "--set", "Kafka:SecurityProtocol=SASL_SSL",
-		"--max-proc-count", "200", "--set", "KafkaWorker:AdminAddr=:9090")
+		"--max-proc-count", "200", "--set", "KafkaWorker:AdminAddr=:9090", "--set", "KafkaWorker:AdminToken="+token)
 	if r.code != exitOK {
 		t.Fatalf("exit %d", r.code)
 	}
 	for _, want := range []string{`"GroupId":"production-consumer-group-01"`, `"MaxProcCount":200`,
-		`"SaslPassword":"[redacted]"`, `"AdminAddr":":9090"`} {
+		`"SaslPassword":"[redacted]"`, `"AdminAddr":":9090"`, `"AdminToken":"[redacted]"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %s:\n%s", want, r.stdout)
 		}
+	}
+	if strings.Contains(r.stdout+r.stderr, token) {
+		t.Error("admin token printed")
 	}
 	if strings.Contains(r.stdout+r.stderr, pw) {
 		t.Error("password printed")
@@ -158,5 +161,21 @@ func TestAdminAddrInUse(t *testing.T) {
 	r := runArgs(t, "run", "--config", seedConfig, "--admin-addr", ln.Addr().String())
 	if r.code != exitRuntime || !strings.Contains(r.stderr, "KafkaWorker:AdminAddr") || !strings.Contains(r.stderr, "address already in use") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestAdminOffLoopbackNeedsAToken: the admin API can pause the consumer,
+// so the service refuses to start with it open on an address other than
+// loopback; a token, or read-only, lets it start.
+func TestAdminOffLoopbackNeedsAToken(t *testing.T) {
+	r := runArgs(t, "run", "--config", seedConfig, "--admin-addr", "0.0.0.0:0")
+	if r.code != exitConfig || !strings.Contains(r.stderr, "KafkaWorker:AdminToken") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, set := range []string{"KafkaWorker:AdminToken=t0ken", "KafkaWorker:AdminReadOnly=true"} {
+		r := runArgs(t, "run", "--check", "--config", seedConfig, "--admin-addr", "0.0.0.0:0", "--set", set)
+		if r.code != exitOK {
+			t.Errorf("with %s: exit %d, stderr:\n%s", set, r.code, r.stderr)
+		}
 	}
 }

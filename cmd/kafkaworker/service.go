@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/kafkaworker/kafkaworker"
+	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/admin"
 	"github.com/kafkaworker/kafkaworker/cmd/kafkaworker/internal/settings"
 )
 
@@ -63,18 +66,33 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer release()
 	reg := prometheus.NewRegistry()
 	metrics := kprom.NewMetrics("kafkaworker", kprom.Registry(reg), kprom.GoCollectors())
-	c, err := kafkaworker.New(s.Kafka, h,
+	opts := []kafkaworker.Option{
 		kafkaworker.WithLogger(log),
 		kafkaworker.WithClientOptions(kgo.WithHooks(metrics)),
 		kafkaworker.WithCommitObserver(newCommitObserver(reg)),
-		kafkaworker.WithStartupTimeout(s.Service.StartupTimeout))
+		kafkaworker.WithStartupTimeout(s.Service.StartupTimeout),
+	}
+	tracer, stopTracing, err := setupTracing(ctx, os.Getenv, s.Kafka.GroupID, s.Service.TraceLinks, log)
+	if err != nil {
+		log.Error("kafkaworker: tracing (the OTEL_* environment variables)", "err", err)
+		return exitConfig
+	}
+	defer stopTracing()
+	if tracer != nil {
+		h = tracer.Handler(h)
+		opts = append(opts, tracer.ClientOption())
+	}
+	c, err := kafkaworker.New(s.Kafka, h, opts...)
 	if err != nil {
 		// Load ran Validate already; New can only disagree if they drift.
 		log.Error("kafkaworker: configuration", "err", err)
 		return exitConfig
 	}
 	if s.Service.AdminAddr != settings.AdminOff {
-		adm := newAdmin(s.Service.AdminAddr, c, reg, s.Service.StallTimeout, log)
+		adm := newAdmin(c, admin.Options{
+			Addr: s.Service.AdminAddr, Registry: reg, StallTimeout: s.Service.StallTimeout, Log: log,
+			Token: s.Service.AdminToken, ReadOnly: s.Service.AdminReadOnly, Config: settingsJSON(s),
+		})
 		if err := adm.Start(); err != nil {
 			log.Error("kafkaworker: admin server (set KafkaWorker:AdminAddr or --admin-addr, or off)", "err", err)
 			return exitRuntime
@@ -130,6 +148,20 @@ func printSettings(w io.Writer, s settings.Settings) int {
 	})
 	slog.New(h).Info("", "settings", s)
 	return exitOK
+}
+
+// settingsJSON is the effective settings as a JSON object, secrets hidden,
+// for the status page: printSettings' rendering, unwrapped.
+func settingsJSON(s settings.Settings) json.RawMessage {
+	var b bytes.Buffer
+	printSettings(&b, s)
+	var out struct {
+		Settings json.RawMessage `json:"settings"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &out); err != nil || len(out.Settings) == 0 {
+		return json.RawMessage("{}")
+	}
+	return out.Settings
 }
 
 func settingsFile(f runFlags) string {

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,8 +30,8 @@ type adminServer interface {
 	Shutdown(ctx context.Context) error
 }
 
-func newAdmin(addr string, c *kafkaworker.Consumer, reg *prometheus.Registry, stall time.Duration, log *slog.Logger) adminServer {
-	return admin.New(addr, c, reg, stall, log)
+func newAdmin(c *kafkaworker.Consumer, o admin.Options) adminServer {
+	return admin.New(c, o)
 }
 
 // newCommitObserver registers the commit latency histogram in reg.

@@ -60,7 +60,8 @@ type Engine[R any] struct {
 	callTime   time.Duration // mean handler time per record, for batch sizes; starts slow
 	idle       int           // workers waiting in cond
 	pauseDirty []*partition[R]
-	unpause    []TP // dropped partitions left paused in the Source
+	unpause    []TP  // dropped partitions left paused in the Source
+	holds      holds // partitions an operator paused: hold.go
 	commits    commitTrigger
 	metaBudget int // bytes of commit metadata the broker takes; 0: none
 	fatal      error

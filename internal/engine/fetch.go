@@ -151,13 +151,16 @@ func (e *Engine[R]) applyPauses() {
 	e.unpause = nil
 	for _, p := range e.pauseDirty {
 		p.dirty = false
-		if p.state == dropped || p.want == p.paused {
+		want := e.pauseWanted(p)
+		if p.state == dropped || want == p.paused {
 			continue
 		}
-		p.paused = p.want
-		if p.want {
+		p.paused = want
+		if want {
 			pause = append(pause, p.tp)
-			e.counters.Pauses++
+			if p.want {
+				e.counters.Pauses++
+			}
 		} else {
 			resume = append(resume, p.tp)
 		}

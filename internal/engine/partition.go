@@ -177,10 +177,10 @@ func (p *partition[R]) updatePause(window int64, atIntake bool) bool {
 	return true
 }
 
-// updatePause queues p for applyPauses when its pause state changed. Called
-// with mu held.
+// updatePause queues p for applyPauses when its pause state changed, or
+// when an operator's hold (hold.go) is not applied yet. Called with mu held.
 func (e *Engine[R]) updatePause(p *partition[R], atIntake bool) {
-	if p.updatePause(e.window, atIntake) && !p.dirty {
+	if (p.updatePause(e.window, atIntake) || e.pauseWanted(p) != p.paused) && !p.dirty {
 		p.dirty = true
 		e.pauseDirty = append(e.pauseDirty, p)
 	}

@@ -18,7 +18,8 @@ type PartitionStats struct {
 	Pending        int           // records fetched and not finished
 	InFlight       int           // records taken by workers: running, or next in a worker's batch
 	OldestInFlight time.Duration // age of the oldest running call
-	Paused         bool
+	Paused         bool          // paused in the Source, for its window or an operator's hold
+	Held           bool          // held by an operator (Engine.Pause)
 }
 
 // Stats is a snapshot of the engine.
@@ -44,7 +45,7 @@ func (e *Engine[R]) Stats() Stats {
 			TP: p.tp, Epoch: p.epoch, Committed: p.committed,
 			Committable: p.win.Committable(), HighestFetched: p.win.Next() - 1,
 			Span: p.win.Span(), Pending: p.win.Pending(), InFlight: p.running.n, Paused: p.paused,
-			HighWatermark: p.hwm,
+			HighWatermark: p.hwm, Held: e.holds.has(p.tp),
 		}
 		if ps.HighestFetched < -1 {
 			ps.HighestFetched = -1

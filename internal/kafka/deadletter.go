@@ -30,6 +30,10 @@ type DeadLetter struct {
 // acknowledged it (acks=all, idempotent: franz-go's defaults).
 func (d DeadLetter) Produce(ctx context.Context, r *kgo.Record, attempts int, cause error) error {
 	out := &kgo.Record{
+		// The failed record's context (nil: the Produce ctx), for the
+		// client's hooks: a tracing hook parents the dead letter's span
+		// on the record's trace.
+		Context:   r.Context,
 		Topic:     d.Topic,
 		Key:       r.Key,
 		Value:     r.Value,

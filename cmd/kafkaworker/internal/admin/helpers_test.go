@@ -90,7 +90,15 @@ func quietLogger() *slog.Logger {
 // and returns its base URL and a client whose connections are closed then.
 func startServer(t *testing.T, c *kafkaworker.Consumer, reg *prometheus.Registry, stallTimeout time.Duration) (string, *http.Client) {
 	t.Helper()
-	s := New("127.0.0.1:0", c, reg, stallTimeout, quietLogger())
+	return startServerWith(t, c, Options{Addr: "127.0.0.1:0", Registry: reg, StallTimeout: stallTimeout})
+}
+
+// startServerWith starts a server with o (its Log set to a quiet one) until
+// the test ends.
+func startServerWith(t *testing.T, c *kafkaworker.Consumer, o Options) (string, *http.Client) {
+	t.Helper()
+	o.Log = quietLogger()
+	s := New(c, o)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +134,7 @@ type gate struct {
 	partition int32
 	offset    int64
 	entered   chan struct{} // closed when the blocked call starts
+	enteredAt time.Time     // when it started; read after entered is closed
 	release   chan struct{} // closed by open
 	once      sync.Once
 	enterOnce sync.Once
@@ -139,7 +148,10 @@ func (g *gate) Handle(ctx context.Context, r *kafkaworker.Record) error {
 	if r.Partition != g.partition || r.Offset != g.offset {
 		return nil
 	}
-	g.enterOnce.Do(func() { close(g.entered) })
+	g.enterOnce.Do(func() {
+		g.enteredAt = time.Now()
+		close(g.entered)
+	})
 	select {
 	case <-g.release:
 		return nil

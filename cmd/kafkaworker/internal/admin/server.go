@@ -1,12 +1,15 @@
 // Package admin serves the kafkaworker binary's operator endpoints over
 // HTTP: /healthz for liveness, /readyz for readiness with stall detection
-// (the public health package's Checker), and /metrics in the Prometheus
-// format, including the consumer's own figures (the kwprom plugin's
-// Collector, read from Consumer.Stats at scrape time).
+// (the public health package's Checker), /metrics in the Prometheus format
+// (the kwprom plugin's Collector, read from Consumer.Stats at scrape time),
+// the status page at / with its JSON at /api/status, and the admin API's
+// mutations (pause, resume, commit, and the run-time settings a consumer
+// may offer) under POST /api/, behind a bearer token off loopback.
 package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -25,29 +28,56 @@ import (
 // Server is the admin HTTP server. Create it with New, then Start it; stop
 // it with Shutdown. Its methods are safe for concurrent use.
 type Server struct {
-	addr string
-	log  *slog.Logger
-	srv  *http.Server
+	opts   Options
+	log    *slog.Logger
+	srv    *http.Server
+	status *status
+	api    *api
 
 	mu     sync.Mutex
 	ln     net.Listener  // nil before Start
 	served chan struct{} // closed when Serve returns; nil before Start
 }
 
-// New returns a server for c that will listen on addr (host:port; port 0
-// picks a free one). It registers a collector of c's statistics, named
-// kafkaworker_*, in reg, and serves everything reg gathers on /metrics, so
-// the caller adds its own collectors there (Go runtime, process, franz-go's
-// kprom). A nil reg gets a fresh registry and a nil log slog.Default().
-//
-// stallTimeout is how long a handler call may run, or a partition with
-// pending records may keep its commit point, before /readyz reports the
-// partition as stalled. It should exceed the slowest legitimate handler
-// call and RetryBackoffMax, or a busy consumer reads as stalled.
-func New(addr string, c *kafkaworker.Consumer, reg *prometheus.Registry, stallTimeout time.Duration, log *slog.Logger) *Server {
+// Options configure a Server.
+type Options struct {
+	// Addr is host:port to listen on; port 0 picks a free one.
+	Addr string
+	// Registry gets a collector of the consumer's statistics, named
+	// kafkaworker_*, and everything it gathers is served on /metrics, so
+	// the caller adds its own collectors there (Go runtime, process,
+	// franz-go's kprom). Nil: a fresh registry.
+	Registry *prometheus.Registry
+	// StallTimeout is how long a handler call may run, or a partition with
+	// pending records may keep its commit point, before /readyz and the
+	// status page report the partition as stalled. It should exceed the
+	// slowest legitimate handler call and RetryBackoffMax, or a busy
+	// consumer reads as stalled.
+	StallTimeout time.Duration
+	// Log is the logger; nil: slog.Default().
+	Log *slog.Logger
+	// Token is the bearer token mutations require. Without one they are
+	// served only when the listener is on loopback: Start refuses to serve
+	// mutations on any other address without a token.
+	Token string
+	// ReadOnly turns mutations off: they answer 403.
+	ReadOnly bool
+	// Config is the effective configuration, secrets already redacted, as
+	// the status page shows it.
+	Config json.RawMessage
+	// SampleEvery is how often throughput, errors and the assignment are
+	// sampled for the status page's history (default 2s; 150 samples are
+	// kept).
+	SampleEvery time.Duration
+}
+
+// New returns a server for c. It serves nothing until Start.
+func New(c *kafkaworker.Consumer, o Options) *Server {
+	log := o.Log
 	if log == nil {
 		log = slog.Default()
 	}
+	reg := o.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -57,13 +87,22 @@ func New(addr string, c *kafkaworker.Consumer, reg *prometheus.Registry, stallTi
 		log.Warn("admin: kafkaworker metrics not registered", "err", err)
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	st := newStatus(c, o.StallTimeout, o.Config, o.SampleEvery)
+	a := &api{c: c, log: log, token: o.Token, readOnly: o.ReadOnly}
+	st.mode = a.mode
+	st.caps = func() map[string]bool { return capabilities(a.target()) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)
-	mux.Handle("GET /readyz", health.NewChecker(c, stallTimeout))
+	mux.Handle("GET /readyz", health.NewChecker(c, o.StallTimeout))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: errLog}))
+	mux.Handle("GET /api/status", st)
+	a.routes(mux)
+	ui(mux)
 	return &Server{
-		addr: addr,
-		log:  log,
+		opts:   o,
+		log:    log,
+		status: st,
+		api:    a,
 		srv: &http.Server{
 			Handler: mux,
 			// Probes and scrapes are small; a client that trickles its
@@ -74,6 +113,10 @@ func New(addr string, c *kafkaworker.Consumer, reg *prometheus.Registry, stallTi
 	}
 }
 
+// ErrUnsafeAdmin is returned by Start when mutations would be served
+// without a token on an address other than loopback.
+var ErrUnsafeAdmin = errors.New("admin: the admin API's mutations need a token (KafkaWorker:AdminToken) on an address that is not loopback; or set KafkaWorker:AdminReadOnly")
+
 // Start listens on the server's address and serves in the background. It
 // returns the listen error (address in use, bad address) and does not
 // block otherwise. A server starts once; later calls return an error.
@@ -83,13 +126,21 @@ func (s *Server) Start() error {
 	if s.served != nil {
 		return errors.New("admin: server already started")
 	}
-	ln, err := net.Listen("tcp", s.addr)
+	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return err
 	}
+	loopback := isLoopback(ln.Addr())
+	if !loopback && !s.opts.ReadOnly && s.opts.Token == "" {
+		_ = ln.Close()
+		return ErrUnsafeAdmin
+	}
+	s.api.setLoopback(loopback)
 	s.ln, s.served = ln, make(chan struct{})
+	s.status.start()
 	go s.serve(ln, s.served)
-	s.log.Info("admin server listening", "addr", ln.Addr().String())
+	s.log.Info("admin server listening", "addr", ln.Addr().String(), "status_page", "http://"+ln.Addr().String()+"/",
+		"mutations", s.api.mode())
 	return nil
 }
 
@@ -118,6 +169,7 @@ func (s *Server) Addr() string {
 // be started again.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
+	s.status.stop()
 	s.mu.Lock()
 	served := s.served
 	s.mu.Unlock()
@@ -138,4 +190,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n"))
+}
+
+// isLoopback reports whether a listener's address is a loopback IP.
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }

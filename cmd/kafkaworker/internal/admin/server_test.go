@@ -147,7 +147,7 @@ func TestServerLifecycle(t *testing.T) {
 	seeds, _ := newCluster(t, 1, 0)
 	c := newConsumer(t, seeds, noop)
 	reg := prometheus.NewRegistry()
-	s := New("127.0.0.1:0", c, reg, time.Minute, quietLogger())
+	s := New(c, Options{Addr: "127.0.0.1:0", Registry: reg, StallTimeout: time.Minute, Log: quietLogger()})
 	if s.Addr() != "" {
 		t.Fatalf("Addr before Start = %q", s.Addr())
 	}
@@ -158,7 +158,7 @@ func TestServerLifecycle(t *testing.T) {
 		t.Fatal("second Start succeeded")
 	}
 	// A second server on the same address reports the listen error.
-	other := New(s.Addr(), c, reg, time.Minute, quietLogger())
+	other := New(c, Options{Addr: s.Addr(), Registry: reg, StallTimeout: time.Minute, Log: quietLogger()})
 	if err := other.Start(); err == nil {
 		t.Fatal("Start on a used address succeeded")
 	}

@@ -107,6 +107,9 @@ func TestProblems(t *testing.T) {
 		ovs  []Override
 		want []string // substrings, each of which some problem must contain
 	}{
+		{name: "admin mutations on a non-loopback address need a token", file: base,
+			env:  []string{"KafkaWorker__AdminAddr=0.0.0.0:8080"},
+			want: []string{"KafkaWorker:AdminToken", "not loopback"}},
 		{name: "type error names key, value and source", file: base, env: []string{"Kafka__MaxProcCount=abc"},
 			want: []string{`Kafka:MaxProcCount="abc" (from environment variable Kafka__MaxProcCount): must be a whole number`}},
 		{name: "type error in the file", file: `{"Kafka": {"BootstrapServers": "b:1", "GroupId": "g", "Topic": "t", "MaxProcCount": "abc", "CommitIntervalSeconds": 1.5}}`,

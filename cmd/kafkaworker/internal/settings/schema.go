@@ -78,7 +78,7 @@ func newSection(name string, t reflect.Type) *section {
 			// A programming error caught by every test run, not a user's.
 			panic(fmt.Sprintf("settings: %s.%s has unsupported type %s", t.Name(), sf.Name, sf.Type))
 		}
-		f.secret = strings.Contains(lower, "password") || strings.Contains(lower, "secret")
+		f.secret = secretKey(lower)
 		s.fields = append(s.fields, f)
 		s.byKey[lower] = f
 	}
@@ -125,6 +125,11 @@ func isSecret(path string) bool {
 			return f.secret
 		}
 	}
-	lower := strings.ToLower(key)
-	return strings.Contains(lower, "password") || strings.Contains(lower, "secret")
+	return secretKey(strings.ToLower(key))
+}
+
+// secretKey reports whether a lower-case key names a secret: a password, a
+// secret or a token (KafkaWorker:AdminToken).
+func secretKey(lower string) bool {
+	return strings.Contains(lower, "password") || strings.Contains(lower, "secret") || strings.Contains(lower, "token")
 }

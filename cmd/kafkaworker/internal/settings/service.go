@@ -38,6 +38,10 @@ func validateService(s Service) []Problem {
 			bad("AdminAddr", s.AdminAddr, `must be host:port, such as 127.0.0.1:8080 or :8080, or "off"`)
 		}
 	}
+	if s.AdminAddr != AdminOff && !s.AdminReadOnly && s.AdminToken == "" && !LoopbackAddr(s.AdminAddr) {
+		ps = append(ps, newProblem(ServiceSection+":AdminToken", "", "",
+			fmt.Sprintf("is required with AdminAddr %s, which is not loopback: the admin API can pause the consumer (set a token, or KafkaWorker:AdminReadOnly true)", s.AdminAddr)))
+	}
 	switch s.LogFormat {
 	case "text", "json":
 	default:
@@ -47,6 +51,21 @@ func validateService(s Service) []Problem {
 		bad("LogLevel", s.LogLevel, err.Error())
 	}
 	return ps
+}
+
+// LoopbackAddr reports whether a host:port listens on loopback only:
+// localhost or a loopback IP. An empty host (":8080") listens on every
+// interface, and another name may resolve anywhere: neither is loopback.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkURL(raw string) string {

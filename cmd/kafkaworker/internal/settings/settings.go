@@ -47,6 +47,21 @@ type Service struct {
 	// nothing; in a container set 0.0.0.0:8080 (or :8080) so probes and
 	// scrapers reach it. "off" disables the admin server.
 	AdminAddr string `key:"AdminAddr"`
+	// AdminToken is the bearer token the admin API's mutations (pause,
+	// resume, commit, concurrency; the status page's buttons) require:
+	// "Authorization: Bearer TOKEN". On a loopback AdminAddr they are open
+	// without one unless it is set; on any other address the service
+	// refuses to start with mutations enabled and no token. Read-only
+	// endpoints never need it. A secret: never logged or shown.
+	AdminToken string `key:"AdminToken"`
+	// AdminReadOnly turns the admin API's mutations off (403), for a
+	// non-loopback AdminAddr without a token. Default false.
+	AdminReadOnly bool `key:"AdminReadOnly"`
+	// TraceLinks makes the spans of a traced consumer (tracing is on when
+	// OTEL_EXPORTER_OTLP_ENDPOINT is set) start traces of their own,
+	// linked to the producer's span, instead of continuing its trace.
+	// Default false: one trace from producer to handler.
+	TraceLinks bool `key:"TraceLinks"`
 	// StallTimeout is how long a record may stay in flight before /healthz
 	// reports the consumer stalled, and a liveness probe restarts it.
 	// Default 5m: above the slowest honest handler call plus its retries,
