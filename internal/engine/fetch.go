@@ -53,7 +53,20 @@ func (e *Engine[R]) waitRoom(ctx context.Context) (int, error) {
 			return 0, ctx.Err()
 		}
 	}
-	return e.flow.room(), nil
+	room := e.flow.room()
+	if e.cfg.Ordering == ByPartition && !e.fast() {
+		// In partition order a partition's records run one at a time: a
+		// poll that took a whole fetch of one partition would fill the
+		// buffer with records that must wait their turn, and the other
+		// partitions would get nothing (concurrency falls to the few
+		// partitions that were polled). Half a window per poll keeps
+		// every partition at its fair share; the pause that follows
+		// drops what the client prefetched beyond it, a cost that
+		// matters only when handlers are quick, when records do not
+		// wait long anyway and the cap is off.
+		room = min(room, int(max(e.window/2, 1)))
+	}
+	return room, nil
 }
 
 // intake takes a polled batch into the windows, the chains and the ready
