@@ -41,6 +41,13 @@ func (e *Engine[R]) work() {
 	for {
 		var resume bool
 		next, resume = e.settleAll(mine, next[:0])
+		if len(e.acks) > 0 {
+			// Told before this worker may wait in take: a member
+			// polls again only once its whole batch is acknowledged.
+			e.mu.Unlock()
+			e.flushAcks()
+			e.mu.Lock()
+		}
 		if resume {
 			// A partition this worker emptied can be fetched again; the
 			// fetch loop may be waiting in a poll only it could answer.
@@ -51,6 +58,7 @@ func (e *Engine[R]) work() {
 		mine = e.take(next, mine[:0])
 		if len(mine) == 0 {
 			e.mu.Unlock()
+			e.flushAcks() // take released what it held
 			return
 		}
 		e.mu.Unlock()
@@ -225,7 +233,7 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 		e.counters.DeadLettered++
 	case retry:
 		e.counters.Retried++
-		if p.state == active && e.phase == running {
+		if p.state == active && e.phase == running && (!e.cfg.Share || e.renews) {
 			e.retries.schedule(it, e.requeue)
 			return nil
 		}
@@ -234,6 +242,16 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 		e.counters.Failed++
 		e.setFatal(err)
 		out = abandoned
+	}
+	if e.cfg.Share {
+		// The failure policy has spoken (accept), or the record is not
+		// finished here (release): either way the broker is told.
+		a := Accept
+		if out == abandoned {
+			a = Release
+		}
+		e.settleShare(it, a)
+		return nil
 	}
 	if p.state == dropped {
 		e.pool.freeItem(it)
@@ -250,6 +268,10 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 // abandon leaves a taken or queued record pending, or frees it if its
 // partition is gone. Called with mu held.
 func (e *Engine[R]) abandon(it *item[R]) {
+	if e.cfg.Share {
+		e.settleShare(it, Release)
+		return
+	}
 	if it.p.state == dropped {
 		e.pool.freeItem(it)
 	}
