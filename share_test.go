@@ -42,7 +42,7 @@ func sumStats(cs []*kafkaworker.Consumer) (s kafkaworker.Stats) {
 // record is accepted once and only after it succeeded.
 func TestShareGroupLosesNothing(t *testing.T) {
 	for _, consumers := range []int{1, 3, 5} {
-		t.Run(fmt.Sprint("consumers=", consumers), func(t *testing.T) {
+		t.Run(fmt.Sprint(consumers, "-consumers"), func(t *testing.T) {
 			cl := testkafka.Start(t)
 			topic, group := cl.Topic(t, 6), cl.Name(t, "sg")
 			const n = 3000
