@@ -236,7 +236,7 @@ func (s *ShareSource[R]) runMember(m *member) {
 		s.mu.Lock()
 		for i := range out {
 			out[i].Attempt = int(krs[i].DeliveryCount())
-			s.held[out[i].Rec] = &held{kr: krs[i], m: m, due: now.Add(lock / 2)}
+			s.held[out[i].Rec] = &held{kr: krs[i], m: m, due: now.Add(lock / 3)}
 		}
 		s.mu.Unlock()
 		batch := append([]engine.Fetched[R](nil), out...)
@@ -310,9 +310,11 @@ func (s *ShareSource[R]) Ack(r R, a engine.Ack) {
 	}
 }
 
-// runRenewer renews the locks of held records halfway through them, until
-// Close. A record acknowledged meanwhile is not renewed: franz-go ignores a
-// renewal after a terminal acknowledgement.
+// runRenewer renews the locks of held records a third of the way through
+// them, until Close, and flushes the renewals at once: franz-go otherwise
+// holds an acknowledgement that cannot ride on a fetch for up to a second.
+// A record acknowledged meanwhile is not renewed: franz-go ignores a renewal
+// after a terminal acknowledgement.
 func (s *ShareSource[R]) runRenewer() {
 	if !s.renews.Load() {
 		return
@@ -336,15 +338,30 @@ func (s *ShareSource[R]) runRenewer() {
 		for _, h := range s.held {
 			if now.After(h.due) {
 				due = append(due, h.kr)
-				h.due = now.Add(lock / 2)
+				h.due = now.Add(lock / 3)
 			}
 		}
 		s.mu.Unlock()
+		if len(due) == 0 {
+			continue
+		}
 		for _, kr := range due {
 			kr.Ack(kgo.AckRenew)
 		}
 		s.renewed.Add(uint64(len(due)))
+		s.flush(lock / 3)
 	}
+}
+
+// flush sends every member's pending acknowledgements now, waiting up to d.
+func (s *ShareSource[R]) flush(d time.Duration) {
+	ctx, cancel := context.WithTimeout(s.ctx, d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, m := range s.members {
+		wg.Go(func() { _ = m.cl.FlushAcks(ctx) })
+	}
+	wg.Wait()
 }
 
 // probeRenew reports whether the broker takes lock renewals:

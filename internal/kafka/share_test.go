@@ -109,9 +109,9 @@ func shareEngineConfig() engine.Config {
 
 // startShare returns a kfake cluster with a topic of 3 partitions holding n
 // records, and a share source of members members on it.
-func startShare(t *testing.T, n, members int, ungated bool) (*kfake.Cluster, *ShareSource[*kgo.Record], *acceptWatch) {
+func startShare(t *testing.T, n, members int, ungated bool, opts ...kfake.Opt) (*kfake.Cluster, *ShareSource[*kgo.Record], *acceptWatch) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "t"))
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, "t")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,5 +225,62 @@ func TestShareAcceptWatchSeesUngatedAutoAccept(t *testing.T) {
 	cancel()
 	if err := <-runErr; err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// Records held longer than their lock, by a slow handler, keep it: the
+// source renews the locks, so no record is released and delivered again.
+// Without renewal, the broker (a 1 s lock here) would hand them to the
+// other member with delivery count 2.
+func TestShareRenewsLocksOfSlowRecords(t *testing.T) {
+	const n = 30
+	_, src, w := startShare(t, n, 2, false, kfake.BrokerConfigs(map[string]string{
+		"group.share.record.lock.duration.ms": "1000",
+		"share.record.lock.sweep.interval.ms": "50",
+	}))
+	h := func(ctx context.Context, r *kgo.Record, _ int) error {
+		// Hold the first records until their locks have been renewed
+		// several times over: well past the lock's duration.
+		if r.Offset < 3 {
+			for src.Renewed() < 30 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		}
+		w.succeed(r)
+		return nil
+	}
+	e := engine.New(shareEngineConfig(), h)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- e.Run(ctx, src) }()
+	deadline := time.After(60 * time.Second)
+	for {
+		s, a, early := w.counts()
+		if len(early) > 0 {
+			t.Fatalf("accepted before the handler succeeded: %v", early)
+		}
+		if s == n && a == n {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("succeeded %d, accepted %d of %d; renewed %d", s, a, n, src.Renewed())
+		case err := <-runErr:
+			t.Fatalf("Run returned early: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	st := e.Stats()
+	if st.Deliveries[1] != 0 || st.Acquired != n {
+		t.Fatalf("acquired %d, deliveries by count %v: a lock expired and records came back", st.Acquired, st.Deliveries)
 	}
 }
