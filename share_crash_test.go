@@ -22,10 +22,15 @@ import (
 // broker's lowest allowed (group.share.min.record.lock.duration.ms).
 const shareLock = 15 * time.Second
 
+// stuckOffset is where, in each partition, the child's handler never
+// returns, so that it holds records when it is killed.
+const stuckOffset = 1000
+
 // The share kill test runs a share-group consumer in a child process (this
 // test binary again, with KW_SHARE_CHILD set), which prints "S p o" when a
-// handler starts and "D p o" just before it returns nil. The parent kills
-// it with SIGKILL mid-stream, then finishes the topic with a consumer of
+// handler starts and "D p o" just before it returns nil; its handler never
+// returns for the records at stuckOffset. The parent kills it with SIGKILL
+// once one of those runs, then finishes the topic with a consumer of
 // its own in the same share group: the records the child had acquired come
 // back once their locks expire and the partitions they belong to are fetched
 // by a live member, which, when the group has no more members than
@@ -53,7 +58,11 @@ func TestShareCrashHelperProcess(t *testing.T) {
 		if err := say("S", r); err != nil {
 			return err
 		}
-		time.Sleep(2 * time.Millisecond) // simulated work
+		if r.Offset == stuckOffset {
+			<-ctx.Done() // held until the kill: the parent waits for one of these
+			return ctx.Err()
+		}
+		time.Sleep(time.Millisecond) // simulated work
 		return say("D", r)
 	})
 	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
@@ -111,7 +120,16 @@ func TestShareKilledMemberLosesNothing(t *testing.T) {
 		}
 		return true
 	}
-	for childDone < n/3 && read() {
+	// Kill once a handler is stuck: the child then holds records.
+	stuck := func() bool {
+		for k := range running {
+			if k[1] == stuckOffset {
+				return true
+			}
+		}
+		return false
+	}
+	for !stuck() && read() {
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -120,11 +138,8 @@ func TestShareKilledMemberLosesNothing(t *testing.T) {
 	for read() {
 	}
 	_ = cmd.Wait()
-	if childDone < n/3 {
-		t.Fatalf("child processed only %d records before exiting", childDone)
-	}
-	if len(running) == 0 {
-		t.Fatal("the child had no record running at the kill: the test proves nothing")
+	if !stuck() {
+		t.Fatalf("the child exited after %d records without holding any", childDone)
 	}
 
 	// A new member finishes the topic; the child's records come back when
