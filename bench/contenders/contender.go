@@ -30,6 +30,9 @@ type Spec struct {
 	Profile   string // CPU profile path, or empty
 }
 
+// Share as kafkaworker's Ordering runs it in share-group mode.
+const Share = "share"
+
 // Label names the contender and its settings, as in the results table.
 func (s Spec) Label() string {
 	switch {

@@ -11,7 +11,9 @@ import (
 // runKafkaworker runs the library as a user would: defaults everywhere but
 // MaxProcCount and Ordering. When the last record is handled it cancels
 // Run's context; Run then drains, makes its final synchronous commit and
-// leaves the group, and the clock stops when Run returns.
+// leaves the group, and the clock stops when Run returns. Ordering "share"
+// is GroupType share (unordered): the acknowledgements are flushed when the
+// share clients close.
 func runKafkaworker(ctx context.Context, s Spec, t *Tally) error {
 	work := s.Model.Handler(s.CPUIters)
 	h := kafkaworker.HandlerFunc(func(_ context.Context, r *kafkaworker.Record) error {
@@ -33,6 +35,9 @@ func runKafkaworker(ctx context.Context, s Spec, t *Tally) error {
 		// commit path instead of the consumer.
 		CommitIntervalSeconds:   1,
 		MaxMsgCountBeforeCommit: 1_000_000,
+	}
+	if s.Ordering == Share {
+		cfg.GroupType, cfg.Ordering = kafkaworker.ShareGroup, kafkaworker.Unordered
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(quiet))

@@ -49,6 +49,7 @@ func Matrix(model contenders.Model, mpcs []int, quick bool, withJava bool) []con
 		specs = append(specs, with("kafkaworker", "key", m))
 	}
 	specs = append(specs, with("kafkaworker", "partition", mpcs[0]))
+	specs = append(specs, with("kafkaworker", contenders.Share, hi))
 	if withJava {
 		for _, ord := range []string{"unordered", "key"} {
 			for _, m := range keyed {

@@ -143,7 +143,11 @@ func (r *runner) run(ctx context.Context, s contenders.Spec, n int) report.Run {
 	}
 	if run.Err == nil {
 		vctx, vcancel := context.WithTimeout(ctx, 30*time.Second)
-		run.Err = harness.VerifyCommitted(vctx, r.bootstrap, s.Group, s.Topic)
+		if s.Ordering == contenders.Share {
+			run.Err = harness.VerifyAcknowledged(vctx, r.bootstrap, s.Group, s.Topic)
+		} else {
+			run.Err = harness.VerifyCommitted(vctx, r.bootstrap, s.Group, s.Topic)
+		}
 		vcancel()
 	}
 	return run
