@@ -85,6 +85,10 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 		if p == nil || p.state != active || e.phase != running {
 			e.counters.Dropped++
 			if e.cfg.Share {
+				// Acquired and given straight back: Acquired
+				// stays Accepted + Released + held.
+				e.counters.Acquired++
+				e.counters.Released++
 				e.acks = append(e.acks, ackReq[R]{rec: f.Rec, ack: Release})
 			}
 			continue
