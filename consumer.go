@@ -47,7 +47,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *Consumer) { c.log = l } 
 // for metrics (plugin/kprom) or kgo.FetchMaxWait. They are applied before
 // the options the consumer's guarantees rest on (group callbacks,
 // auto-commit off, rebalances blocked while polling, the reset policy),
-// which therefore always win. An auto-commit option (kgo.AutoCommitMarks,
+// which therefore always win. In share mode they apply to the first of the
+// ShareMembers clients only: a metrics hook such as kprom registers its
+// series once. An auto-commit option (kgo.AutoCommitMarks,
 // kgo.GreedyAutoCommit) makes Run fail at once: auto-commit commits what was
 // fetched, not what was handled.
 func WithClientOptions(opts ...kgo.Opt) Option {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/kafkaworker/kafkaworker"
 	"github.com/kafkaworker/kafkaworker/internal/poll"
 	"github.com/kafkaworker/kafkaworker/internal/testkafka"
@@ -209,5 +211,34 @@ func TestShareRedeliveryCountsAttempts(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// newClientHook counts the clients it was installed in.
+type newClientHook struct{ n atomic.Int32 }
+
+func (h *newClientHook) OnNewClient(*kgo.Client) { h.n.Add(1) }
+
+// The user's client options reach one share client only: a metrics hook
+// such as kprom, which registers its series once per process, panics when
+// installed in a second client.
+func TestShareClientOptionsApplyOnce(t *testing.T) {
+	cl := testkafka.Start(t)
+	topic, group := cl.Topic(t, 1), cl.Name(t, "sg")
+	cl.Produce(t, topic, 10, nil)
+	hook := &newClientHook{}
+	cfg := shareConfig(cl, group, topic)
+	cfg.ShareMembers = 3
+	var handled atomic.Int32
+	c, stop := startConsumer(t, cfg, kafkaworker.HandlerFunc(func(context.Context, *kafkaworker.Record) error {
+		handled.Add(1)
+		return nil
+	}), kafkaworker.WithClientOptions(kgo.WithHooks(hook)))
+	poll.Until(t, 60*time.Second, "all handled", func() bool { return handled.Load() >= 10 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := hook.n.Load(); n != 1 {
+		t.Fatalf("the user's hook was installed in %d clients, want 1 (stats %+v)", n, c.Stats())
 	}
 }

@@ -112,7 +112,13 @@ func NewShareSource[R comparable](o Options, so ShareOptions[R]) (*ShareSource[R
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for range max(so.Members, 1) {
+	for i := range max(so.Members, 1) {
+		if i == 1 {
+			// The user's options (hooks such as kprom, which
+			// registers its metrics once per process) go to the
+			// first client only.
+			o.Extra = nil
+		}
 		cl, err := newShareClient(o, s.perPoll)
 		if err != nil {
 			s.closeClients()
