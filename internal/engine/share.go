@@ -61,7 +61,12 @@ func (e *Engine[R]) releaseQueued() {
 }
 
 // flushAcks tells the Acker the outcomes decided so far. Called without mu.
+// In consumer-group mode there is no Acker (Run sets it before any
+// goroutine starts, and never changes it) and nothing to do.
 func (e *Engine[R]) flushAcks() {
+	if e.acker == nil {
+		return
+	}
 	e.mu.Lock()
 	acks := e.acks
 	e.acks = nil
