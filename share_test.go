@@ -95,6 +95,11 @@ func TestShareGroupLosesNothing(t *testing.T) {
 			if s.Accepted != uint64(n+dup) {
 				t.Fatalf("accepted %d, want one per success (%d)", s.Accepted, n+dup)
 			}
+			// The broker's view: every record acknowledged, the share
+			// group's start offsets at the end offsets.
+			if !poll.For(30*time.Second, func() bool { return shareAcknowledgedAll(cl, group, topic, ends) }) {
+				t.Fatalf("share start offsets %v, end offsets %v", shareStart(cl, group, topic), ends)
+			}
 		})
 	}
 }
@@ -241,4 +246,42 @@ func TestShareClientOptionsApplyOnce(t *testing.T) {
 	if n := hook.n.Load(); n != 1 {
 		t.Fatalf("the user's hook was installed in %d clients, want 1 (stats %+v)", n, c.Stats())
 	}
+}
+
+// shareAcknowledgedAll reports whether the broker counts every record of
+// topic acknowledged by the share group: its lag is 0, or its start offset
+// (below which every record is acknowledged) is the end offset. Kafka 4.4
+// persists the start offset lazily: after the last acknowledgements it can
+// stay a batch or two behind, acknowledged records above it, until the next
+// acknowledgement moves it (a later consumer then gets only newer records),
+// while the lag it reports is already 0.
+func shareAcknowledgedAll(cl *testkafka.Cluster, group, topic string, ends map[int32]int64) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := cl.Admin().DescribeShareGroupOffsets(ctx, group)
+	if err != nil || d.Error() != nil {
+		return false
+	}
+	for p, end := range ends {
+		o, ok := d[group].Offsets.Lookup(topic, p)
+		if end > 0 && (!ok || o.Err != nil || (o.StartOffset != end && o.Lag != 0)) {
+			return false
+		}
+	}
+	return true
+}
+
+func shareStart(cl *testkafka.Cluster, group, topic string) map[int32]int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := map[int32]int64{}
+	d, err := cl.Admin().DescribeShareGroupOffsets(ctx, group)
+	if err != nil {
+		return out
+	}
+	for p, o := range d[group].Offsets[topic] {
+		out[p] = o.StartOffset
+		out[-1-p] = o.Lag // negative keys: the lags, for the message
+	}
+	return out
 }

@@ -57,7 +57,8 @@ type ShareSource[R comparable] struct {
 
 	renews  atomic.Bool
 	renewed atomic.Uint64
-	lock    atomic.Int64 // the acquisition lock duration seen, ns; 0: none yet
+	ackErrs atomic.Uint64 // partitions whose acknowledgements the broker refused or never got
+	lock    atomic.Int64  // the acquisition lock duration seen, ns; 0: none yet
 
 	mu   sync.Mutex
 	held map[R]*held // records handed out and not acknowledged
@@ -119,7 +120,7 @@ func NewShareSource[R comparable](o Options, so ShareOptions[R]) (*ShareSource[R
 			// first client only.
 			o.Extra = nil
 		}
-		cl, err := newShareClient(o, s.perPoll)
+		cl, err := newShareClient(o, s.perPoll, s.onAcks)
 		if err != nil {
 			s.closeClients()
 			return nil, err
@@ -136,7 +137,7 @@ func NewShareSource[R comparable](o Options, so ShareOptions[R]) (*ShareSource[R
 // records at a time and only when polled (strict ShareMaxRecords turns
 // prefetching off), so that no record waits acquired in the client's
 // buffer while its lock runs.
-func newShareClient(o Options, perPoll int) (*kgo.Client, error) {
+func newShareClient(o Options, perPoll int, onAcks func(*kgo.Client, kgo.ShareAckResults)) (*kgo.Client, error) {
 	opts := append([]kgo.Opt(nil), o.Extra...)
 	opts = append(opts,
 		kgo.SeedBrokers(o.Seeds...),
@@ -145,6 +146,7 @@ func newShareClient(o Options, perPoll int) (*kgo.Client, error) {
 		kgo.ConsumeTopics(o.Topics...),
 		kgo.ShareMaxRecords(int32(min(perPoll, 1<<20))),
 		kgo.ShareMaxRecordsStrict(),
+		kgo.ShareAckCallback(onAcks),
 		kgo.SessionTimeout(o.SessionTimeout),
 		kgo.FetchMaxWait(500*time.Millisecond),
 		kgo.UnknownTopicRetries(3),
@@ -166,6 +168,23 @@ func (s *ShareSource[R]) Client() *kgo.Client { return s.members[0].cl }
 
 // Renewed is the number of lock renewals sent.
 func (s *ShareSource[R]) Renewed() uint64 { return s.renewed.Load() }
+
+// AckErrors is the number of per-partition acknowledgement results that
+// failed: the broker refused them, or the client could not deliver them.
+// The records concerned are delivered again once their locks expire.
+func (s *ShareSource[R]) AckErrors() uint64 { return s.ackErrs.Load() }
+
+// onAcks logs acknowledgements that failed. franz-go has retried what could
+// be retried; without this callback the rest would be invisible.
+func (s *ShareSource[R]) onAcks(_ *kgo.Client, rs kgo.ShareAckResults) {
+	for _, r := range rs {
+		if r.Err != nil {
+			s.ackErrs.Add(1)
+			s.log.Warn("share acknowledgement failed; the records are delivered again when their locks expire",
+				"topic", r.Topic, "partition", r.Partition, "err", r.Err)
+		}
+	}
+}
 
 // Renews implements engine.Acker.
 func (s *ShareSource[R]) Renews() bool { return s.renews.Load() }
@@ -452,21 +471,27 @@ func (s *ShareSource[R]) DeadLetter(ctx context.Context, r R, attempts int, caus
 // releases whatever of its records is still unacknowledged).
 func (s *ShareSource[R]) Close() {
 	s.closed.Do(func() {
+		s.flushAll()
 		s.cancel()
 		s.loops.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var wg sync.WaitGroup
-		for _, m := range s.members {
-			wg.Go(func() {
-				if err := m.cl.FlushAcks(ctx); err != nil {
-					s.log.Warn("flushing share acknowledgements", "err", err)
-				}
-			})
-		}
-		wg.Wait()
+		s.flushAll()
 		s.closeClients()
 	})
+}
+
+// flushAll sends every member's pending acknowledgements, waiting up to 10s.
+func (s *ShareSource[R]) flushAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, m := range s.members {
+		wg.Go(func() {
+			if err := m.cl.FlushAcks(ctx); err != nil {
+				s.log.Warn("flushing share acknowledgements", "err", err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func (s *ShareSource[R]) closeClients() {
