@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -191,7 +192,10 @@ func (c *cluster) endOffsets(ctx context.Context, topic string) (map[int32]int64
 }
 
 // shareStart returns a share group's start offsets: every record below one
-// is acknowledged (accepted, or archived by the broker).
+// is acknowledged (accepted, or archived by the broker). A partition whose
+// lag the broker reports as 0 is acknowledged to its end (Kafka persists the
+// start offset lazily, a batch or two behind); its offset is then reported
+// as MaxInt64, which compares as drained with any end offset.
 func (c *cluster) shareStart(ctx context.Context, group, topic string) (map[int32]int64, error) {
 	r, err := c.admin().DescribeShareGroupOffsets(ctx, group)
 	if err != nil {
@@ -202,7 +206,11 @@ func (c *cluster) shareStart(ctx context.Context, group, topic string) (map[int3
 	}
 	out := map[int32]int64{}
 	for p, o := range r[group].Offsets[topic] {
-		if o.Err == nil && o.StartOffset >= 0 {
+		switch {
+		case o.Err != nil || o.StartOffset < 0:
+		case o.Lag == 0:
+			out[p] = math.MaxInt64
+		default:
 			out[p] = o.StartOffset
 		}
 	}

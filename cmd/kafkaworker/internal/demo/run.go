@@ -178,7 +178,9 @@ func uncommitted(ctx context.Context, adm *kadm.Client, ends map[int32]int64) (i
 
 // unacknowledged fetches the share group's start offsets (below which every
 // record is acknowledged) and returns how many records lie between them and
-// the end offsets, over all partitions.
+// the end offsets, over all partitions. A partition whose lag the broker
+// reports as 0 counts as fully acknowledged: Kafka persists the start offset
+// lazily, a batch or two behind the acknowledgements.
 func unacknowledged(ctx context.Context, adm *kadm.Client, ends map[int32]int64) (int64, error) {
 	described, err := adm.DescribeShareGroupOffsets(ctx, group)
 	if err == nil {
@@ -193,6 +195,9 @@ func unacknowledged(ctx context.Context, adm *kadm.Client, ends map[int32]int64)
 		at := int64(0)
 		if o, ok := offs.Lookup(topic, p); ok && o.Err == nil && o.StartOffset >= 0 {
 			at = o.StartOffset
+			if o.Lag == 0 {
+				at = end
+			}
 		}
 		n += max(end-at, 0)
 	}
