@@ -59,6 +59,22 @@ const (
 	ConsumerProtocol GroupProtocol = "consumer"
 )
 
+// GroupType says how the consumer shares its topics with other members.
+type GroupType string
+
+const (
+	// ConsumerGroup is a Kafka consumer group (the default): each partition
+	// is read by one member, which commits offsets in order.
+	ConsumerGroup GroupType = "consumer"
+	// ShareGroup is a Kafka share group (KIP-932, "queues for Kafka",
+	// production-ready in Kafka 4.2): the broker hands each record to one
+	// member with a lock and counts its deliveries, and members
+	// acknowledge records one by one; many members may read one
+	// partition. There is no order and no offset commit: Ordering must be
+	// unordered, and the commit settings and PartitionWindow are unused.
+	ShareGroup GroupType = "share"
+)
+
 // Config configures a Consumer. The first group of fields carries the names
 // of the seed's appsettings.json ("Kafka" section); a zero value means the
 // documented default, so a Config with only BootstrapServers, GroupID and
@@ -66,8 +82,27 @@ const (
 type Config struct {
 	// BootstrapServers is a comma-separated list of host:port seed brokers.
 	BootstrapServers string
-	// GroupID is the consumer group.
+	// GroupID is the consumer group, or the share group under GroupType
+	// share.
 	GroupID string
+	// GroupType is consumer (default) or share. In share mode a record's
+	// outcome is acknowledged to the broker: success accepts it; an error
+	// is retried here with the same backoff while its lock is renewed
+	// (Kafka 4.2+; on older brokers it is released and the broker's
+	// redelivery is the retry); after MaxRetries FailurePolicy applies:
+	// dead-letter produces then accepts, skip accepts, stop releases and
+	// Run returns the error. Record.Attempt is the broker's delivery
+	// count. Keep MaxRetries below the group's delivery limit
+	// (group.share.delivery.count.limit, default 5), or the broker
+	// archives a record before the policy sees it.
+	GroupType GroupType
+	// ShareMembers is how many share-group clients a share-mode consumer
+	// runs (default 4). franz-go accepts a client's previous batch when it
+	// polls again, so a client polls only once its whole batch is
+	// acknowledged; several clients keep records flowing while one waits
+	// for its slowest record. Each fetches up to 2×MaxProcCount/ShareMembers
+	// records at a time.
+	ShareMembers int
 	// Topic is the topic to consume; Topics adds more. At least one is
 	// required.
 	Topic  string
@@ -198,6 +233,7 @@ const (
 	DefaultRebalanceTimeout        = 60 * time.Second
 	DefaultClientID                = "kafkaworker"
 	DefaultMaxBufferedBytes        = 64 << 20
+	DefaultShareMembers            = 4
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -219,6 +255,8 @@ func (c Config) WithDefaults() Config {
 	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
 	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
 	c.Ordering = cmp.Or(c.Ordering, Unordered)
+	c.GroupType = cmp.Or(c.GroupType, ConsumerGroup)
+	c.ShareMembers = cmp.Or(c.ShareMembers, DefaultShareMembers)
 	if c.FailurePolicy == "" {
 		c.FailurePolicy = StopPolicy
 		if c.DeadLetterTopic != "" {
@@ -285,6 +323,18 @@ func (c Config) Validate() error {
 	case Unordered, KeyOrdered, PartitionOrdered:
 	default:
 		bad("Ordering", c.Ordering, "must be unordered, key or partition")
+	}
+	switch c.GroupType {
+	case ConsumerGroup:
+	case ShareGroup:
+		if c.Ordering != Unordered {
+			bad("Ordering", c.Ordering, "must be unordered with GroupType share: a share group hands a partition's records to several members at once and keeps no order; use GroupType consumer for key or partition order")
+		}
+		if c.ShareMembers < 1 {
+			bad("ShareMembers", c.ShareMembers, "must be at least 1")
+		}
+	default:
+		bad("GroupType", c.GroupType, "must be consumer or share")
 	}
 	if c.PartitionWindow < 1 {
 		bad("PartitionWindow", c.PartitionWindow, "must be at least 1")

@@ -50,6 +50,12 @@ func TestBadInputConfigRefusedWithEveryKey(t *testing.T) {
 		{"RebalanceTimeout below the default RevokeTimeout", func(c *kafkaworker.Config) { c.RebalanceTimeout = 10 * time.Second }, []string{"RevokeTimeout"}},
 		{"bad Ordering", func(c *kafkaworker.Config) { c.Ordering = "fifo" }, []string{"Ordering"}},
 		{"bad FailurePolicy", func(c *kafkaworker.Config) { c.FailurePolicy = "retry-forever" }, []string{"FailurePolicy"}},
+		{"bad GroupType", func(c *kafkaworker.Config) { c.GroupType = "queue" }, []string{"GroupType"}},
+		{"key order in a share group", func(c *kafkaworker.Config) { c.GroupType, c.Ordering = kafkaworker.ShareGroup, kafkaworker.KeyOrdered }, []string{"Ordering"}},
+		{"partition order in a share group", func(c *kafkaworker.Config) {
+			c.GroupType, c.Ordering = kafkaworker.ShareGroup, kafkaworker.PartitionOrdered
+		}, []string{"Ordering"}},
+		{"negative ShareMembers", func(c *kafkaworker.Config) { c.GroupType, c.ShareMembers = kafkaworker.ShareGroup, -1 }, []string{"ShareMembers"}},
 		{"bad AutoOffsetReset", func(c *kafkaworker.Config) { c.AutoOffsetReset = "smallest" }, []string{"AutoOffsetReset"}},
 		{"bad SecurityProtocol", func(c *kafkaworker.Config) { c.SecurityProtocol = "TLS" }, []string{"SecurityProtocol"}},
 		{"SASL without credentials", func(c *kafkaworker.Config) {

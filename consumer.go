@@ -29,6 +29,7 @@ type Consumer struct {
 	running  atomic.Bool
 	onCommit func(time.Duration, int, error)
 	checkTO  time.Duration
+	share    atomic.Pointer[kafka.ShareSource[*Record]] // set by Run in share mode, for Stats
 
 	stop     context.CancelFunc // ends Run's context; set once Run starts
 	stopMu   sync.Mutex
@@ -46,7 +47,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *Consumer) { c.log = l } 
 // for metrics (plugin/kprom) or kgo.FetchMaxWait. They are applied before
 // the options the consumer's guarantees rest on (group callbacks,
 // auto-commit off, rebalances blocked while polling, the reset policy),
-// which therefore always win. An auto-commit option (kgo.AutoCommitMarks,
+// which therefore always win. In share mode they apply to the first of the
+// ShareMembers clients only: a metrics hook such as kprom registers its
+// series once. An auto-commit option (kgo.AutoCommitMarks,
 // kgo.GreedyAutoCommit) makes Run fail at once: auto-commit commits what was
 // fetched, not what was handled.
 func WithClientOptions(opts ...kgo.Opt) Option {
@@ -114,6 +117,7 @@ func (c *Consumer) engineConfig() engine.Config {
 		Logger:           c.log,
 		Permanent:        IsPermanent,
 		OnCommit:         c.onCommit,
+		Share:            cfg.GroupType == ShareGroup,
 	}
 	switch cfg.Ordering {
 	case KeyOrdered:
@@ -176,12 +180,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 		src.Close()
 		return err
 	}
-	budgetCtx, cancelBudget := context.WithTimeout(ctx, 5*time.Second)
-	c.eng.SetMetadataBudget(src.MetadataBudget(budgetCtx))
-	cancelBudget()
+	if c.cfg.GroupType == ShareGroup {
+		// The broker assigns share partitions to every member without
+		// a handshake the client reports: the consumer counts as
+		// joined once the start-up check passed.
+		c.eng.Assign(nil)
+	} else if mb, ok := src.(interface{ MetadataBudget(context.Context) int }); ok {
+		budgetCtx, cancelBudget := context.WithTimeout(ctx, 5*time.Second)
+		c.eng.SetMetadataBudget(mb.MetadataBudget(budgetCtx))
+		cancelBudget()
+	}
 	c.running.Store(true)
 	c.log.Info("kafkaworker consuming", "topics", c.cfg.AllTopics(), "group", c.cfg.GroupID,
-		"max_proc_count", c.cfg.MaxProcCount, "ordering", c.cfg.Ordering)
+		"group_type", c.cfg.GroupType, "max_proc_count", c.cfg.MaxProcCount, "ordering", c.cfg.Ordering)
 	err = c.eng.Run(ctx, src)
 	c.running.Store(false)
 	switch {
@@ -216,7 +227,14 @@ func (c *Consumer) Shutdown(ctx context.Context) error {
 	}
 }
 
-func (c *Consumer) newSource() (*kafka.Source[*Record], error) {
+// source is what Run needs of a Source: the engine's seam and the client
+// for the start-up check.
+type source interface {
+	engine.Source[*Record]
+	Client() *kgo.Client
+}
+
+func (c *Consumer) newSource() (source, error) {
 	tlsCfg, mech, err := kafka.Security{
 		Protocol: c.cfg.SecurityProtocol, Mechanism: c.cfg.SaslMechanism,
 		Username: c.cfg.SaslUsername, Password: c.cfg.SaslPassword,
@@ -225,7 +243,7 @@ func (c *Consumer) newSource() (*kafka.Source[*Record], error) {
 	if err != nil {
 		return nil, err
 	}
-	return kafka.NewSource(kafka.Options{
+	o := kafka.Options{
 		Seeds:               kafka.SplitSeeds(c.cfg.BootstrapServers),
 		Group:               c.cfg.GroupID,
 		Topics:              c.cfg.AllTopics(),
@@ -242,7 +260,25 @@ func (c *Consumer) newSource() (*kafka.Source[*Record], error) {
 		PrefetchBytes:       int64(c.cfg.MaxBufferedBytes) / prefetchShare,
 		PartitionRecords:    int64(c.cfg.PartitionWindow) / 2,
 		Listener:            c.eng,
-	}, kafka.SourceOptions[*Record]{
+	}
+	if c.cfg.GroupType == ShareGroup {
+		members := c.cfg.ShareMembers
+		s, err := kafka.NewShareSource(o, kafka.ShareOptions[*Record]{
+			Convert:         convert,
+			Unconvert:       unconvert,
+			DeadLetterTopic: c.cfg.DeadLetterTopic,
+			Seeds:           c.cfg.BootstrapServers,
+			Members:         members,
+			// Two records per handler slot in flight, within the buffer.
+			PerPoll: max(1, min(2*c.cfg.MaxProcCount, c.cfg.MaxBufferedRecords)/members),
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.share.Store(s)
+		return s, nil
+	}
+	return kafka.NewSource(o, kafka.SourceOptions[*Record]{
 		Convert:         convert,
 		Unconvert:       unconvert,
 		DeadLetterTopic: c.cfg.DeadLetterTopic,

@@ -21,7 +21,9 @@ type Record struct {
 	Value     []byte
 	Headers   []Header
 	Timestamp time.Time
-	// Attempt is 1 on first delivery and grows with each retry.
+	// Attempt is 1 on first delivery and grows with each retry. In share
+	// mode it is the broker's delivery count, so a record redelivered
+	// after another member failed it or died keeps counting.
 	Attempt int
 
 	ctx context.Context // the fetched kgo.Record's Context; nil when it had none

@@ -25,6 +25,16 @@ type Stats struct {
 	Buffered       int    // records fetched and not finished
 	BufferedBytes  int64  // their bytes (keys, values, headers)
 	Partitions     []PartitionStats
+
+	// Share mode (GroupType share). Acquired counts records the broker
+	// handed to this consumer, redeliveries included; Accepted and
+	// Released the acknowledgements sent (a record is released when it is
+	// not finished here: a retry its lock cannot wait for, the stop
+	// policy, a shutdown); Renewed the lock renewals. Deliveries counts
+	// acquired records by delivery count: index i holds count i+1, the
+	// last index 5 and more.
+	Acquired, Accepted, Released, Renewed uint64
+	Deliveries                            [5]uint64
 }
 
 // PartitionStats describes one partition the consumer owns.
@@ -35,7 +45,10 @@ type PartitionStats struct {
 	// assigned to this consumer again.
 	Epoch uint64
 	// Committed is the last offset committed (-1: none yet); Committable
-	// is what the next commit would carry.
+	// is what the next commit would carry. In share mode nothing is
+	// committed: Committed stays -1 and Committable counts the records of
+	// the partition acknowledged so far, so that it still moves as work
+	// is done (the health check's stall rule watches it).
 	Committed, Committable int64
 	// HighestFetched is the newest offset fetched (-1: none yet).
 	HighestFetched int64
@@ -69,6 +82,10 @@ func (c *Consumer) Stats() Stats {
 		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
 		InFlight: s.InFlight, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
+	}
+	out.Acquired, out.Accepted, out.Released, out.Deliveries = s.Acquired, s.Accepted, s.Released, s.Deliveries
+	if src := c.share.Load(); src != nil {
+		out.Renewed = src.Renewed()
 	}
 	for i, p := range s.Partitions {
 		out.Partitions[i] = PartitionStats{

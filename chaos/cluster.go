@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -27,6 +28,7 @@ type cluster struct {
 	stateDir string // KAFKA_STATE_DIR
 	port     int    // client port of node 1; nodes 2 and 3 follow
 	log      io.Writer
+	share    bool // the members form a share group: committed reads its start offsets
 
 	mu        sync.Mutex
 	bootstrap string
@@ -152,6 +154,9 @@ func (c *cluster) createTopic(ctx context.Context, topic string, partitions int3
 func (c *cluster) committed(ctx context.Context, group, topic string) (map[int32]int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, adminCallTimeout)
 	defer cancel()
+	if c.share {
+		return c.shareStart(ctx, group, topic)
+	}
 	r, err := c.admin().FetchOffsets(ctx, group)
 	if err != nil {
 		return nil, err
@@ -184,4 +189,30 @@ func (c *cluster) endOffsets(ctx context.Context, topic string) (map[int32]int64
 		out[o.Partition] = o.Offset
 	})
 	return out, errors.Join(errs...)
+}
+
+// shareStart returns a share group's start offsets: every record below one
+// is acknowledged (accepted, or archived by the broker). A partition whose
+// lag the broker reports as 0 is acknowledged to its end (Kafka persists the
+// start offset lazily, a batch or two behind); its offset is then reported
+// as MaxInt64, which compares as drained with any end offset.
+func (c *cluster) shareStart(ctx context.Context, group, topic string) (map[int32]int64, error) {
+	r, err := c.admin().DescribeShareGroupOffsets(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Error(); err != nil {
+		return nil, err
+	}
+	out := map[int32]int64{}
+	for p, o := range r[group].Offsets[topic] {
+		switch {
+		case o.Err != nil || o.StartOffset < 0:
+		case o.Lag == 0:
+			out[p] = math.MaxInt64
+		default:
+			out[p] = o.StartOffset
+		}
+	}
+	return out, nil
 }

@@ -61,7 +61,7 @@ func (h *harness) run(ctx context.Context) (*runInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.cl = &cluster{script: filepath.Join(o.repo, "scripts/kafka/kafka.sh"), stateDir: o.stateDir, port: o.port, log: clusterLog}
+	h.cl = &cluster{script: filepath.Join(o.repo, "scripts/kafka/kafka.sh"), stateDir: o.stateDir, port: o.port, log: clusterLog, share: o.share}
 	fmt.Println("chaos: starting the 3-node cluster (about a minute)")
 	if err := h.cl.start(ctx, o.reuse); err != nil {
 		return nil, err
@@ -72,13 +72,13 @@ func (h *harness) run(ctx context.Context) (*runInfo, error) {
 		return nil, fmt.Errorf("create topic: %w", err)
 	}
 	config := filepath.Join(h.workDir, "appsettings.json")
-	if err := writeConfig(config, h.cl.bootstrap, group, topic, o.procs, h.rec.url()); err != nil {
+	if err := writeConfig(config, h.cl.bootstrap, group, topic, o.procs, h.rec.url(), o.share); err != nil {
 		return nil, err
 	}
 	info.params = []string{
 		fmt.Sprintf("cluster: 3 nodes %s (KAFKA_STATE_DIR=%s); topic %s: %d partitions, replication factor 3, min.insync.replicas 2", h.cl.bootstrap, o.stateDir, topic, o.partitions),
 		fmt.Sprintf("producer: %d records over %d keys at %d/s, acks=all, idempotent", o.records, o.keys, o.rate),
-		fmt.Sprintf("members: %d at start, 1 to %d, MaxProcCount %d, Ordering key, CommitIntervalSeconds 1, SessionTimeout %v, RebalanceTimeout %v, RevokeTimeout %v, ShutdownTimeout %v, MaxRetries 20", o.members, o.maxMembers, o.procs, sessionTimeout, rebalanceTimeout, revokeTimeout, shutdownTimeout),
+		fmt.Sprintf("members: %d at start, 1 to %d, MaxProcCount %d, %s, SessionTimeout %v, RebalanceTimeout %v, RevokeTimeout %v, ShutdownTimeout %v, MaxRetries 20", o.members, o.maxMembers, o.procs, mode(o.share), sessionTimeout, rebalanceTimeout, revokeTimeout, shutdownTimeout),
 		fmt.Sprintf("recorder: 0-5 ms latency, %.1f%% answered 503", 100*o.errRate),
 		fmt.Sprintf("faults every %v-%v: kill+restart, term+restart, add, remove, broker stop/start (one node at a time), SIGSTOP past the session timeout", o.minGap, o.maxGap),
 	}
@@ -150,7 +150,7 @@ func (h *harness) run(ctx context.Context) (*runInfo, error) {
 
 	info.events = h.rec.snapshot()
 	info.producedPerSec = h.prod.ackedPerSecond()
-	info.verdict = check(h.prod.recs, info.events, h.fl.ownersSnapshot(), info.faults)
+	info.verdict = check(h.prod.recs, info.events, h.fl.ownersSnapshot(), info.faults, !h.o.share)
 	info.elapsed = time.Since(info.started)
 	return info, nil
 }
@@ -257,7 +257,7 @@ func build(ctx context.Context, repo, out string) error {
 // writeConfig writes the members' appsettings.json. HttpUrl is a
 // placeholder: each member gets its own path through
 // KafkaWorker__HttpUrl.
-func writeConfig(path, bootstrap, group, topic string, procs int, url string) error {
+func writeConfig(path, bootstrap, group, topic string, procs int, url string, share bool) error {
 	cfg := map[string]any{
 		"Kafka": map[string]any{
 			"BootstrapServers":      bootstrap,
@@ -289,9 +289,21 @@ func writeConfig(path, bootstrap, group, topic string, procs int, url string) er
 			"LogLevel": "debug",
 		},
 	}
+	if share {
+		kafka := cfg["Kafka"].(map[string]any)
+		kafka["GroupType"], kafka["Ordering"] = "share", "unordered"
+	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// mode describes the members' group for the report.
+func mode(share bool) string {
+	if share {
+		return "GroupType share (unordered; order not checked)"
+	}
+	return "Ordering key, CommitIntervalSeconds 1"
 }

@@ -46,6 +46,7 @@ type options struct {
 	port       int
 	reuse      bool
 	keepLogs   bool
+	share      bool // GroupType share: no order check, drained when the share group's start offsets reach the end
 }
 
 func parseFlags() options {
@@ -69,6 +70,7 @@ func parseFlags() options {
 	flag.IntVar(&o.port, "kafka-port", 9292, "client port of broker 1 (brokers use this port and the next two)")
 	flag.BoolVar(&o.reuse, "reuse-cluster", false, "use a chaos cluster already running in -kafka-state-dir and leave it running (harness development)")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the members' logs even when the run passes")
+	flag.BoolVar(&o.share, "share", false, "members consume as a share group (GroupType share, unordered): order is not checked, and the group has drained when its share start offsets reach the end offsets")
 	flag.Parse()
 	if *short {
 		set := map[string]bool{}

@@ -49,6 +49,9 @@ func (s Spec) Records() int64 {
 	return n
 }
 
+// Share as kafkaworker's Ordering runs it in share-group mode.
+const Share = "share"
+
 // Label names the contender and its settings, as in the results table.
 func (s Spec) Label() string {
 	l := s.Contender

@@ -11,7 +11,9 @@ import (
 // runKafkaworker runs the library as a user would: defaults everywhere but
 // MaxProcCount, Ordering and, in one row, MaxBufferedBytes. When the run stops (every record handled, or the window over) it cancels
 // Run's context; Run then drains, makes its final synchronous commit and
-// leaves the group, and the clock stops when Run returns.
+// leaves the group, and the clock stops when Run returns. Ordering "share"
+// is GroupType share (unordered): the acknowledgements are flushed when the
+// share clients close.
 func runKafkaworker(ctx context.Context, s Spec, t *Tally) error {
 	work := s.Model.Handler(s.CPUIters, t)
 	h := kafkaworker.HandlerFunc(func(_ context.Context, r *kafkaworker.Record) error {
@@ -34,6 +36,9 @@ func runKafkaworker(ctx context.Context, s Spec, t *Tally) error {
 		CommitIntervalSeconds:   1,
 		MaxMsgCountBeforeCommit: 1_000_000,
 		MaxBufferedBytes:        s.MaxBufferedBytes,
+	}
+	if s.Ordering == Share {
+		cfg.GroupType, cfg.Ordering = kafkaworker.ShareGroup, kafkaworker.Unordered
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(quiet))

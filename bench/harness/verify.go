@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -63,4 +64,57 @@ func Verify(ctx context.Context, bootstrap, group, topic string, ends []int64, r
 		return fmt.Errorf("committed offsets differ from what was handled by %d records: %v", diff, short)
 	}
 	return nil
+}
+
+// VerifyAcknowledged is VerifyCommitted for a share group: each partition's
+// share start offset (below which every record is acknowledged) must reach
+// the end offset, or its lag be 0: Kafka persists the start offset lazily,
+// a batch or two behind the acknowledgements, until a later one moves it.
+// It is read again until ctx ends.
+func VerifyAcknowledged(ctx context.Context, bootstrap, group, topic string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	if err := ends.Error(); err != nil {
+		return err
+	}
+	for {
+		var short []string
+		var missing int64
+		described, err := adm.DescribeShareGroupOffsets(ctx, group)
+		if err == nil {
+			err = described.Error()
+		}
+		if err == nil {
+			ends.Each(func(e kadm.ListedOffset) {
+				at := int64(0)
+				if o, ok := described[group].Offsets.Lookup(topic, e.Partition); ok && o.Err == nil && o.StartOffset >= 0 {
+					at = o.StartOffset
+					if o.Lag == 0 {
+						at = e.Offset
+					}
+				}
+				if at < e.Offset {
+					short = append(short, fmt.Sprintf("p%d acknowledged %d of %d", e.Partition, at, e.Offset))
+					missing += e.Offset - at
+				}
+			})
+			if len(short) == 0 {
+				return nil
+			}
+			err = fmt.Errorf("%d records not acknowledged: %v", missing, short)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

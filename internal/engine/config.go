@@ -62,4 +62,11 @@ type Config struct {
 	// took, how many partitions it carried and its error. It runs on the
 	// committing goroutine and must be quick.
 	OnCommit func(d time.Duration, partitions int, err error)
+	// Share runs the engine on a share group (KIP-932): the broker tracks
+	// each record's delivery, so there are no windows, no commits, no
+	// pauses and no group events. Partitions are tracked as their records
+	// arrive, records may come in any offset order and more than once,
+	// and each record's final outcome goes to the Source's Ack (the Source
+	// must implement Acker). Ordering must be Unordered.
+	Share bool
 }

@@ -47,6 +47,13 @@ func (e *Engine[R]) work() {
 		}
 		var resume bool
 		next, resume = e.settleAll(last, next)
+		if len(e.acks) > 0 {
+			// Told before this worker may wait in take: a member
+			// polls again only once its whole batch is acknowledged.
+			e.mu.Unlock()
+			e.flushAcks()
+			e.mu.Lock()
+		}
 		if resume {
 			// A partition this worker emptied can be fetched again; the
 			// fetch loop may be waiting in a poll only it could answer.
@@ -58,6 +65,7 @@ func (e *Engine[R]) work() {
 		next = next[:0]
 		if len(mine) == 0 {
 			e.mu.Unlock()
+			e.flushAcks() // take released what it held
 			return
 		}
 		started = mine[0].started
@@ -77,7 +85,11 @@ func (e *Engine[R]) work() {
 			// chain's next record) must not wait for it.
 			e.mu.Lock()
 			next, resume = e.settleAll(mine[i:i+1], next)
+			acks := len(e.acks) > 0
 			e.mu.Unlock()
+			if acks {
+				e.flushAcks()
+			}
 			if resume {
 				e.applyPauses()
 			}
@@ -267,7 +279,7 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 		e.counters.DeadLettered++
 	case retry:
 		e.counters.Retried++
-		if p.state == active && e.phase == running {
+		if p.state == active && e.phase == running && (!e.cfg.Share || e.renews) {
 			e.retries.schedule(it, e.requeue)
 			return nil
 		}
@@ -276,6 +288,16 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 		e.counters.Failed++
 		e.setFatal(err)
 		out = abandoned
+	}
+	if e.cfg.Share {
+		// The failure policy has spoken (accept), or the record is not
+		// finished here (release): either way the broker is told.
+		a := Accept
+		if out == abandoned {
+			a = Release
+		}
+		e.settleShare(it, a)
+		return nil
 	}
 	if p.state == dropped {
 		e.pool.freeItem(it)
@@ -292,6 +314,10 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 // abandon leaves a taken or queued record pending, or frees it if its
 // partition is gone. Called with mu held.
 func (e *Engine[R]) abandon(it *item[R]) {
+	if e.cfg.Share {
+		e.settleShare(it, Release)
+		return
+	}
 	if it.p.state == dropped {
 		e.pool.freeItem(it)
 	}

@@ -15,8 +15,12 @@ func (e *Engine[R]) drain() error {
 	e.phase = draining
 	e.cond.Broadcast()
 	e.retries.stopAll(e.abandon)
+	if e.cfg.Share {
+		e.releaseQueued()
+	}
 	e.flow.release()
 	e.mu.Unlock()
+	e.flushAcks()
 
 	workersDone := make(chan struct{})
 	go func() {

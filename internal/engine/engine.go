@@ -67,6 +67,13 @@ type Engine[R any] struct {
 	fatal      error
 	stopFetch  context.CancelCauseFunc // ends the fetch loop on a fatal error
 	counters   Counters
+
+	// Share mode: acker is src's Acker, set by Run; acks are outcomes
+	// decided under mu and not yet told, sent by flushAcks outside it;
+	// renews is acker.Renews() as the fetch loop last read it.
+	acker  Acker[R]
+	acks   []ackReq[R]
+	renews bool
 }
 
 // phase is where the engine is in its life.
@@ -98,7 +105,23 @@ type Counters struct {
 	Pauses         uint64 // partitions paused because their window was full
 	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
+
+	// Share mode.
+	Acquired uint64 // records taken in
+	Accepted uint64 // records acknowledged as accepted
+	Released uint64 // records released to the broker for redelivery
+	// Deliveries counts records taken in by their delivery count: index i
+	// holds count i+1, the last index counts MaxDeliveryBucket and more.
+	Deliveries [MaxDeliveryBucket]uint64
 }
+
+// MaxDeliveryBucket is the last bucket of Counters.Deliveries: the broker's
+// default delivery limit (group.share.delivery.count.limit, 5).
+const MaxDeliveryBucket = 5
+
+// ErrNotAcker is returned by Run in share mode when the Source cannot
+// acknowledge records.
+var ErrNotAcker = errors.New("share mode needs a Source that implements Acker")
 
 // ErrFatal wraps the error that stopped the engine under the Stop policy or
 // when a dead letter could not be stored.
@@ -177,6 +200,14 @@ func (e *Engine[R]) Run(ctx context.Context, src Source[R]) error {
 		e.mu.Unlock()
 		return ErrRunTwice
 	}
+	if e.cfg.Share {
+		a, ok := src.(Acker[R])
+		if !ok {
+			e.mu.Unlock()
+			return ErrNotAcker
+		}
+		e.acker = a
+	}
 	e.phase, e.src, e.stopFetch = running, src, stopFetch
 	if e.fatal != nil {
 		stopFetch(e.fatal)
@@ -197,6 +228,7 @@ func (e *Engine[R]) Run(ctx context.Context, src Source[R]) error {
 	e.fetchLoop(fetchCtx, src)
 
 	err := e.drain()
+	e.flushAcks()
 	stopCommits()
 	<-committerDone
 	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.CommitTimeout)

@@ -19,9 +19,16 @@ func (e *Engine[R]) fetchLoop(ctx context.Context, src Source[R]) {
 		}
 		b.reset()
 		err = src.Poll(ctx, n, &b)
+		if e.acker != nil {
+			renews := e.acker.Renews()
+			e.mu.Lock()
+			e.renews = renews
+			e.mu.Unlock()
+		}
 		if len(b.Records) > 0 || len(b.Marks) > 0 {
 			e.intake(&b)
 		}
+		e.flushAcks()
 		e.applyPauses()
 		src.AllowRebalance()
 		if errors.Is(err, ErrSourceClosed) || ctx.Err() != nil {
@@ -84,17 +91,30 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 				e.updatePause(p, true)
 			}
 			p = e.parts[f.TP]
+			if p == nil && e.cfg.Share {
+				p = e.sharePartition(f.TP)
+			}
 		}
 		if p == nil || p.state != active || e.phase != running {
 			e.counters.Dropped++
+			if e.cfg.Share {
+				// Acquired and given straight back: Acquired
+				// stays Accepted + Released + held.
+				e.counters.Acquired++
+				e.counters.Released++
+				e.acks = append(e.acks, ackReq[R]{rec: f.Rec, ack: Release})
+			}
 			continue
 		}
-		if p.skipRestored(f.Offset) {
+		if e.cfg.Share {
+			// Offsets come in any order and again: no window.
+			p.bytes += int64(f.Size)
+			e.acquired(p, f.Attempt)
+		} else if p.skipRestored(f.Offset) {
 			// Done by the partition's previous owner (commit metadata).
 			e.counters.Restored++
 			continue
-		}
-		if err := p.add(f.Offset, int64(f.Size)); err != nil {
+		} else if err := p.add(f.Offset, int64(f.Size)); err != nil {
 			// A fetch that went back (it should not happen): the window
 			// already tracks this offset, so processing it would be a
 			// duplicate.
@@ -104,7 +124,7 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 			continue
 		}
 		it := e.pool.item()
-		it.rec, it.p, it.off, it.size, it.attempt = f.Rec, p, f.Offset, int64(f.Size), 1
+		it.rec, it.p, it.off, it.size, it.attempt = f.Rec, p, f.Offset, int64(f.Size), max(f.Attempt, 1)
 		e.flow.add(it.size)
 		if ch := p.chainFor(e.cfg.Ordering, f.Key, e.hashKey, &e.pool); ch != nil {
 			it.ch = ch

@@ -36,6 +36,8 @@ type partition[R any] struct {
 	serial    *chain[R]            // ByPartition
 	hwm       int64                // the log's high watermark at the last fetch; -1 unknown
 	drained   chan struct{}        // closed when revoking and nothing runs
+	held      int                  // share mode: records taken in and not acknowledged
+	acked     int64                // share mode: records acknowledged, the progress count
 
 	// Pausing: want is what the window asks for, paused what the Source
 	// was last told. They differ only until applyPauses runs.

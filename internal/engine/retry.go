@@ -61,17 +61,21 @@ func jittered(d time.Duration) time.Duration {
 // busy meanwhile, so records ordered behind it waited; others went on.
 func (e *Engine[R]) requeue(it *item[R]) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if !e.retries.due(it) {
+		e.mu.Unlock()
 		return // the drain got here first
 	}
 	switch {
 	case it.p.state == dropped:
 		e.pool.freeItem(it)
 	case it.p.state != active || e.phase != running:
-		// Leave it pending; it is processed again later.
+		// Leave it pending; it is processed again later (released, in
+		// share mode).
+		e.abandon(it)
 	default:
 		e.ready.push(it)
 		e.wakeWorkers(1)
 	}
+	e.mu.Unlock()
+	e.flushAcks()
 }

@@ -29,6 +29,9 @@ type Fetched[R any] struct {
 	Offset int64
 	Key    []byte // nil: no key
 	Size   int    // bytes of key, value and headers, for MaxBufferedBytes
+	// Attempt is the record's delivery count in share mode (the broker's
+	// count, so a redelivered record keeps counting); 0 means 1.
+	Attempt int
 }
 
 // Watermark is a partition's high watermark as a fetch reported it.
@@ -89,4 +92,38 @@ type Group interface {
 	Restore(tp TP, committed int64, metadata string)
 	Revoke(ctx context.Context, tps []TP) error
 	Lose(tps []TP)
+}
+
+// Ack is a record's final outcome in share mode, as the broker is told it.
+type Ack uint8
+
+const (
+	// Accept: handled, or let go by the Skip or DeadLetter policy.
+	Accept Ack = iota + 1
+	// Release: not finished here (a retry the lock cannot wait for, the
+	// Stop policy, a shutdown); the broker delivers it again.
+	Release
+)
+
+func (a Ack) String() string {
+	switch a {
+	case Accept:
+		return "accept"
+	case Release:
+		return "release"
+	}
+	return "ack(?)"
+}
+
+// Acker is what a share-group Source adds to Source. The engine calls Ack
+// exactly once per record it took in, from any goroutine, never with its
+// lock held; Ack must not block.
+type Acker[R any] interface {
+	Ack(r R, a Ack)
+	// Renews reports whether the Source keeps the acquisition lock of
+	// every record it handed out and was not told the outcome of (Kafka
+	// 4.2+, AckRenew). Then a failed record is retried here after its
+	// backoff; otherwise it is released at once and its retry is the
+	// broker's redelivery.
+	Renews() bool
 }

@@ -47,6 +47,12 @@ func (e *Engine[R]) Stats() Stats {
 			Span: p.win.Span(), Pending: p.win.Pending(), InFlight: p.running.n, Paused: p.paused,
 			HighWatermark: p.hwm, Held: e.holds.has(p.tp),
 		}
+		if e.cfg.Share {
+			// No window: Pending is what is held, and Committable
+			// counts acknowledgements, so that it moves as work is
+			// done.
+			ps.Pending, ps.Committable, ps.Span, ps.HighestFetched = p.held, p.acked, 0, -1
+		}
 		if ps.HighestFetched < -1 {
 			ps.HighestFetched = -1
 		}

@@ -50,6 +50,7 @@ type Collector struct {
 	c          *kafkaworker.Consumer
 	metrics    []metric
 	partitions []partitionMetric
+	deliveries *prometheus.Desc
 }
 
 // NewCollector returns a Collector of c, to register in a
@@ -95,7 +96,13 @@ func NewCollector(c *kafkaworker.Consumer) *Collector {
 			// ratio without knowing the configuration.
 			gauge("max_proc_count", "Configured MaxProcCount: the bound on in_flight.", func(*kafkaworker.Stats) int { return cfg.MaxProcCount }),
 			gauge("max_buffered_records", "Configured MaxBufferedRecords: the bound on buffered_records.", func(*kafkaworker.Stats) int { return cfg.MaxBufferedRecords }),
+			// Share mode (GroupType share); zero in consumer-group mode.
+			counter("share_records_acquired_total", "Share mode: records the broker handed to this consumer, redeliveries included.", func(s *kafkaworker.Stats) uint64 { return s.Acquired }),
+			counter("share_records_accepted_total", "Share mode: records acknowledged as accepted (handled, skipped or dead-lettered).", func(s *kafkaworker.Stats) uint64 { return s.Accepted }),
+			counter("share_records_released_total", "Share mode: records released for redelivery (a retry without lock renewal, the stop policy, a shutdown).", func(s *kafkaworker.Stats) uint64 { return s.Released }),
+			counter("share_lock_renewals_total", "Share mode: acquisition lock renewals sent for records still running or waiting to be retried.", func(s *kafkaworker.Stats) uint64 { return s.Renewed }),
 		},
+		deliveries: desc("share_delivery_count", "Share mode: acquired records by the broker's delivery count (1: first delivery); the last bucket counts 5 and more, and the sum counts those as 5."),
 		partitions: []partitionMetric{
 			part("committed_offset", "Last offset committed: where a new owner would resume.",
 				func(p *kafkaworker.PartitionStats) (float64, bool) { return offset(p.Committed) }),
@@ -134,6 +141,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range c.partitions {
 		ch <- m.desc
 	}
+	ch <- c.deliveries
 }
 
 // Collect implements prometheus.Collector.
@@ -142,6 +150,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range c.metrics {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(&s))
 	}
+	ch <- deliveryHistogram(c.deliveries, s.Deliveries)
 	for i := range s.Partitions {
 		p := &s.Partitions[i]
 		part := strconv.FormatInt(int64(p.Partition), 10)
@@ -151,4 +160,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// deliveryHistogram turns Stats.Deliveries (records by delivery count 1, 2,
+// ... 5 and more) into a cumulative histogram with buckets 1 to 4 and +Inf.
+func deliveryHistogram(d *prometheus.Desc, counts [5]uint64) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(counts)-1)
+	var n uint64
+	var sum float64
+	for i, c := range counts {
+		n += c
+		sum += float64(i+1) * float64(c)
+		if i < len(counts)-1 {
+			buckets[float64(i+1)] = n
+		}
+	}
+	return prometheus.MustNewConstHistogram(d, n, sum, buckets)
 }

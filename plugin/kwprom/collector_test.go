@@ -202,3 +202,39 @@ func TestCommitObserver(t *testing.T) {
 		}
 	}
 }
+
+// TestShareMetrics: in share mode the acknowledgement counters and the
+// delivery-count histogram follow Stats.
+func TestShareMetrics(t *testing.T) {
+	const records = 40
+	cl := testkafka.Start(t)
+	topic := cl.Topic(t, 2)
+	cl.Produce(t, topic, records, nil)
+	c, err := kafkaworker.New(kafkaworker.Config{
+		BootstrapServers: cl.Seeds, GroupID: cl.Name(t, "kwprom"), Topic: topic,
+		GroupType: kafkaworker.ShareGroup, MaxProcCount: 8, ShutdownTimeout: 5 * time.Second,
+	}, noop, kafkaworker.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(kwprom.NewCollector(c))
+	run(t, c)
+	poll.Until(t, 60*time.Second, "all records accepted", func() bool { return c.Stats().Accepted >= records })
+	m := series(t, reg)
+	s := c.Stats()
+	want := map[string]float64{
+		"kafkaworker_share_records_acquired_total": float64(s.Acquired),
+		"kafkaworker_share_records_accepted_total": float64(s.Accepted),
+		"kafkaworker_share_records_released_total": float64(s.Released),
+		"kafkaworker_share_delivery_count_count":   float64(s.Acquired),
+	}
+	for name, v := range want {
+		if got, ok := m[name]; !ok || got != v {
+			t.Errorf("%s = %g (present %v), want %g", name, got, ok, v)
+		}
+	}
+	if s.Acquired < records {
+		t.Errorf("acquired %d, want at least %d", s.Acquired, records)
+	}
+}

@@ -23,7 +23,7 @@ func contend(args []string) error {
 	var model string
 	var timeout int
 	fs.StringVar(&s.Contender, "contender", "kafkaworker", "raw-franz-go, kafkaworker or sarama")
-	fs.StringVar(&s.Ordering, "ordering", "", "kafkaworker: unordered, key or partition")
+	fs.StringVar(&s.Ordering, "ordering", "", "kafkaworker: unordered, key, partition or share (a share group)")
 	fs.IntVar(&s.MPC, "mpc", 50, "kafkaworker: MaxProcCount")
 	fs.StringVar(&model, "model", "0ms", "handler model: 0ms, 1ms, 10ms or cpu")
 	fs.IntVar(&s.CPUIters, "cpu-iters", contenders.DefaultCPUIters, "SHA-256 rounds of the cpu model")

@@ -26,6 +26,8 @@ func TestMainReportsNoLoss(t *testing.T) {
 			[]string{"lost: 0", "order violations: 0 (key order checked)", "result: OK"}},
 		{"partition order", []string{"-records", "2000", "-partitions", "4", "-latency", "500us", "-ordering", "partition"},
 			[]string{"lost: 0", "order violations: 0 (partition order checked)", "result: OK"}},
+		{"share group", []string{"-records", "3000", "-latency", "1ms", "-share", "-fail-rate", "0.05"},
+			[]string{"share group, 3,000 records", "lost: 0", "accepted 3,000", "unacknowledged after shutdown: 0", "result: OK"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +64,7 @@ func TestMainBadFlags(t *testing.T) {
 		{"-fail-rate", "2"},
 		{"-nope"},
 		{"extra"},
+		{"-share", "-ordering", "key"},
 	} {
 		if code, _, _ := runMain(t, args...); code != 2 {
 			t.Errorf("Main(%q) = %d, want 2", args, code)

@@ -21,6 +21,7 @@ type options struct {
 	failRate     float64       // share of records whose first attempt fails
 	ordering     kafkaworker.Ordering
 	maxProcCount int
+	share        bool // consume as a share group (KIP-932) instead of a consumer group
 }
 
 // parseOptions parses args. It returns flag.ErrHelp for -h, after flag has
@@ -42,6 +43,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.failRate, "fail-rate", 0.01, "share of records whose first attempt fails and is retried")
 	fs.StringVar(&ordering, "ordering", string(kafkaworker.Unordered), "unordered, key or partition")
 	fs.IntVar(&o.maxProcCount, "max-proc-count", 200, "handler calls at once (MaxProcCount)")
+	fs.BoolVar(&o.share, "share", false, "consume as a share group (GroupType share, KIP-932): per-record acknowledgements instead of offset commits")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -74,6 +76,9 @@ func (o options) validate() error {
 	case kafkaworker.Unordered, kafkaworker.KeyOrdered, kafkaworker.PartitionOrdered:
 	default:
 		errs = append(errs, fmt.Errorf("-ordering %q: must be unordered, key or partition", o.ordering))
+	}
+	if o.share && o.ordering != kafkaworker.Unordered {
+		errs = append(errs, fmt.Errorf("-share with -ordering %s: share groups keep no order; use -ordering unordered", o.ordering))
 	}
 	if o.maxProcCount < 1 {
 		errs = append(errs, errors.New("-max-proc-count must be at least 1"))

@@ -37,8 +37,12 @@ func (r *report) ok() bool {
 
 func (r *report) write(w io.Writer) {
 	o := r.o
-	fmt.Fprintf(w, "\nkafkaworker demo: %s records, %d partitions, %s keys, ordering %s, max-proc-count %d, latency 0-%v, fail-rate %g%%\n",
-		count(int64(o.records)), o.partitions, count(int64(o.keys)), o.ordering, o.maxProcCount, o.latency, 100*o.failRate)
+	mode := "consumer group"
+	if o.share {
+		mode = "share group"
+	}
+	fmt.Fprintf(w, "\nkafkaworker demo: %s, %s records, %d partitions, %s keys, ordering %s, max-proc-count %d, latency 0-%v, fail-rate %g%%\n",
+		mode, count(int64(o.records)), o.partitions, count(int64(o.keys)), o.ordering, o.maxProcCount, o.latency, 100*o.failRate)
 	if r.outcome != "" {
 		fmt.Fprintf(w, "ended early: %s\n", r.outcome)
 	}
@@ -55,12 +59,22 @@ func (r *report) write(w io.Writer) {
 	default:
 		fmt.Fprintln(w, "order violations: not checked (unordered)")
 	}
-	fmt.Fprintf(w, "commits: %s (failed %d); uncommitted after shutdown: %d\n",
-		count(int64(r.stats.Commits)), r.stats.CommitErrors, r.uncommitted)
+	if o.share {
+		s := r.stats
+		fmt.Fprintf(w, "share group: acquired %s, accepted %s, released %s, lock renewals %s, deliveries by count %v; unacknowledged after shutdown: %d\n",
+			count(int64(s.Acquired)), count(int64(s.Accepted)), count(int64(s.Released)), count(int64(s.Renewed)), s.Deliveries, r.uncommitted)
+	} else {
+		fmt.Fprintf(w, "commits: %s (failed %d); uncommitted after shutdown: %d\n",
+			count(int64(r.stats.Commits)), r.stats.CommitErrors, r.uncommitted)
+	}
 	fmt.Fprintf(w, "retries: %s (injected failures %s)\n", count(int64(r.stats.Retried)), count(r.injected))
 	fmt.Fprintf(w, "peak concurrency: %d of max-proc-count %d\n", r.stats.PeakInFlight, o.maxProcCount)
-	fmt.Fprintf(w, "elapsed: %v (all processed after %v, then committed within CommitIntervalSeconds)\n",
-		r.elapsed.Round(time.Millisecond), r.processTime.Round(time.Millisecond))
+	then := "then committed within CommitIntervalSeconds"
+	if o.share {
+		then = "then acknowledged"
+	}
+	fmt.Fprintf(w, "elapsed: %v (all processed after %v, %s)\n",
+		r.elapsed.Round(time.Millisecond), r.processTime.Round(time.Millisecond), then)
 	rate := float64(r.processed) / r.processTime.Seconds()
 	fmt.Fprintf(w, "throughput: %s records/s\n", count(int64(rate)))
 	fmt.Fprintf(w, "a one-record-at-a-time-per-partition consumer would have needed %v at the same latency (%.1fx as long)\n",

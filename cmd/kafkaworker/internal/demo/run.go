@@ -67,7 +67,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer, log *slog.Log
 	}
 
 	h := newSimHandler(o)
+	groupType := kafkaworker.ConsumerGroup
+	if o.share {
+		groupType = kafkaworker.ShareGroup
+	}
 	c, err := kafkaworker.New(kafkaworker.Config{
+		GroupType:        groupType,
 		BootstrapServers: strings.Join(seeds, ","),
 		GroupID:          group,
 		Topic:            topic,
@@ -102,7 +107,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer, log *slog.Log
 	start = time.Now()
 	go func() { runDone <- c.Run(runCtx) }()
 
-	w := watcher{c: c, h: h, ends: ends, produced: rep.produced,
+	w := watcher{c: c, h: h, ends: ends, produced: rep.produced, share: o.share,
 		progress: newProgress(stdout, log, o.records)}
 	rep.outcome, rep.runErr = w.wait(ctx, runDone)
 	rep.elapsed = time.Since(start)
@@ -125,7 +130,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer, log *slog.Log
 	// commit: what a restarted consumer would resume from.
 	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	rep.uncommitted, err = uncommitted(vctx, adm, ends)
+	if o.share {
+		rep.uncommitted, err = unacknowledged(vctx, adm, ends)
+	} else {
+		rep.uncommitted, err = uncommitted(vctx, adm, ends)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +170,34 @@ func uncommitted(ctx context.Context, adm *kadm.Client, ends map[int32]int64) (i
 		at := int64(0)
 		if o, ok := offs.Lookup(topic, p); ok && o.At >= 0 {
 			at = o.At
+		}
+		n += max(end-at, 0)
+	}
+	return n, nil
+}
+
+// unacknowledged fetches the share group's start offsets (below which every
+// record is acknowledged) and returns how many records lie between them and
+// the end offsets, over all partitions. A partition whose lag the broker
+// reports as 0 counts as fully acknowledged: Kafka persists the start offset
+// lazily, a batch or two behind the acknowledgements.
+func unacknowledged(ctx context.Context, adm *kadm.Client, ends map[int32]int64) (int64, error) {
+	described, err := adm.DescribeShareGroupOffsets(ctx, group)
+	if err == nil {
+		err = described.Error()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("describe share group offsets: %w", err)
+	}
+	offs := described[group].Offsets
+	var n int64
+	for p, end := range ends {
+		at := int64(0)
+		if o, ok := offs.Lookup(topic, p); ok && o.Err == nil && o.StartOffset >= 0 {
+			at = o.StartOffset
+			if o.Lag == 0 {
+				at = end
+			}
 		}
 		n += max(end-at, 0)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kafkaworker/kafkaworker"
@@ -53,5 +54,25 @@ func TestSeedFileIsTheSeed(t *testing.T) {
 	}
 	if sum := fmt.Sprintf("%x", sha256.Sum256(got)); sum != seedSHA256 {
 		t.Errorf("testdata/appsettings.seed.json has sha256 %s, want the seed's %s", sum, seedSHA256)
+	}
+}
+
+// TestSeedRunsAsShareGroup: the seed's file plus "GroupType": "share" (here
+// as the .NET-style environment override Kafka__GroupType) configures a
+// share-group consumer and validates.
+func TestSeedRunsAsShareGroup(t *testing.T) {
+	s, _, err := Load(Input{Path: seedPath, Env: []string{"Kafka__GroupType=Share"}})
+	if err != nil {
+		t.Fatalf("Load(seed + GroupType share): %v", err)
+	}
+	if s.Kafka.GroupType != kafkaworker.ShareGroup {
+		t.Fatalf("GroupType = %q, want share", s.Kafka.GroupType)
+	}
+	if err := s.Kafka.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	s, _, err = Load(Input{Path: seedPath, Env: []string{"Kafka__GroupType=share", "Kafka__Ordering=key"}})
+	if err == nil || !strings.Contains(err.Error(), "must be unordered with GroupType share") {
+		t.Fatalf("key order in a share group: Load = %v, %v; want the refusal", s.Kafka, err)
 	}
 }
