@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -46,6 +47,18 @@ type options struct {
 	port       int
 	reuse      bool
 	keepLogs   bool
+	// groupProtocol is Kafka:GroupProtocol of the members: classic or
+	// consumer (KIP-848).
+	groupProtocol string
+	// static gives each slot a GroupInstanceId (Kafka__GroupInstanceId),
+	// so a restarted slot rejoins as the same static member.
+	static bool
+	// commitInterval and commitRecords are the members' commit
+	// settings (CommitIntervalSeconds, MaxMsgCountBeforeCommit).
+	commitInterval int
+	commitRecords  int
+	// faultKinds: the faults drawn from (nil: all of them).
+	faultKinds []string
 }
 
 func parseFlags() options {
@@ -69,6 +82,11 @@ func parseFlags() options {
 	flag.IntVar(&o.port, "kafka-port", 9292, "client port of broker 1 (brokers use this port and the next two)")
 	flag.BoolVar(&o.reuse, "reuse-cluster", false, "use a chaos cluster already running in -kafka-state-dir and leave it running (harness development)")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the members' logs even when the run passes")
+	flag.StringVar(&o.groupProtocol, "group-protocol", "classic", "Kafka:GroupProtocol of the members: classic or consumer (KIP-848)")
+	flag.BoolVar(&o.static, "static", false, "static membership: each slot has its own GroupInstanceId (Kafka__GroupInstanceId=chaos-slot-N)")
+	flag.IntVar(&o.commitInterval, "commit-interval", 1, "Kafka:CommitIntervalSeconds of the members")
+	kinds := flag.String("faults", "", "comma-separated fault kinds drawn from, equally likely, a kind listed twice drawn twice as often (kill, term, add, remove, broker, pause); empty: "+strings.Join(defaultKinds, ","))
+	flag.IntVar(&o.commitRecords, "commit-records", 100, "Kafka:MaxMsgCountBeforeCommit of the members")
 	flag.Parse()
 	if *short {
 		set := map[string]bool{}
@@ -82,6 +100,20 @@ func parseFlags() options {
 		if !set["drain-timeout"] {
 			o.drainFor = 5 * time.Minute
 		}
+	}
+	for k := range strings.SplitSeq(*kinds, ",") {
+		switch k = strings.TrimSpace(k); k {
+		case "":
+		case faultKill, faultTerm, faultAdd, faultRemove, faultBroker, faultPause:
+			o.faultKinds = append(o.faultKinds, k)
+		default:
+			fmt.Fprintf(os.Stderr, "chaos: -faults: unknown kind %q\n", k)
+			os.Exit(2)
+		}
+	}
+	if o.groupProtocol != "classic" && o.groupProtocol != "consumer" {
+		fmt.Fprintf(os.Stderr, "chaos: -group-protocol %q: must be classic or consumer\n", o.groupProtocol)
+		os.Exit(2)
 	}
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano()) % 1_000_000_007
