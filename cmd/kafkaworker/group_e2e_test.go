@@ -37,7 +37,6 @@ type memberRecorder struct {
 	parts map[string]map[int32]int // path → partition → records
 	first map[string]time.Time     // path → first record
 	seen  map[int32]map[int64]int
-	n     int
 }
 
 func newMemberRecorder() *memberRecorder {
@@ -63,15 +62,8 @@ func (rc *memberRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.seen[int32(p)] = map[int64]int{}
 	}
 	rc.seen[int32(p)][o]++
-	rc.n++
 	rc.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (rc *memberRecorder) count() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return rc.n
 }
 
 // partitions returns the partitions path delivered records of, sorted.
