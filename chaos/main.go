@@ -7,6 +7,9 @@
 //	go run . -short            # CI: 100,000 records, a few minutes
 //	go run .                   # 1,000,000 records
 //	go run . -seed 42          # replay a fault schedule
+//	go run . -group-protocol consumer -static   # KIP-848, static members
+//	go run . -short -records 100000 -max-proc-count 200 -commit-interval 30 \
+//	    -faults kill,kill,kill,term -min-gap 6s   # the seed's commit settings, kills and SIGTERMs only
 //
 // It prints one line for CI, "lost=0 duplicates=N order_violations=0
 // faults=K", writes results/<date>-<seed>.md with a timeline PNG, and exits
