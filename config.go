@@ -181,7 +181,8 @@ type Config struct {
 	// (Kafka's group.instance.id, KIP-345): a restarted consumer with the
 	// same id takes its partitions back without a rebalance, as long as it
 	// returns within SessionTimeout, and a stopped one keeps them reserved
-	// until then (its partitions wait rather than move). Give each
+	// until then (its partitions wait rather than move): a static member
+	// does not leave the group when it stops, even gracefully. Give each
 	// instance its own stable id, such as a StatefulSet pod's name; two
 	// live consumers with the same id fence each other. Default "": dynamic
 	// membership.
@@ -189,7 +190,11 @@ type Config struct {
 	// GroupProtocol is the group protocol: classic (default), where the
 	// members balance the partitions among themselves, or consumer
 	// (KIP-848, Kafka 4.0+), where the broker does, incrementally and
-	// without stopping the group.
+	// without stopping the group. Under consumer the session timeout and
+	// heartbeat interval are the broker's (group.consumer.*; 45 s and 5 s
+	// by default), not SessionTimeout, and a static member that was killed
+	// cannot rejoin until that session timeout ends. The README compares
+	// the two on Kafka 4.4.
 	GroupProtocol GroupProtocol
 	// SessionTimeout and RebalanceTimeout are the group's (Kafka's
 	// session.timeout.ms and rebalance.timeout.ms). Defaults 45s and 60s.

@@ -18,8 +18,8 @@ import (
 )
 
 // The crash test runs a consumer in a child process (this test binary, run
-// again with KW_CRASH_CHILD set), which prints "partition offset" for each
-// record it finished; the parent kills it with SIGKILL mid-stream, so no
+// again with KW_CRASH_CHILD set), which prints "s partition offset" when
+// it starts a record and "d partition offset" when it finished one; the parent kills it with SIGKILL mid-stream, so no
 // final commit happens, then finishes the topic with a consumer of its own.
 // Nothing may be lost; duplicates are what the child finished after its last
 // commit, counted and bounded by what was finished or in flight at the kill.
@@ -34,16 +34,23 @@ func TestCrashHelperProcess(t *testing.T) {
 		// Short, so that the survivor gets the partitions soon after the kill:
 		// a join waits up to the dead member's rebalance timeout for it.
 		SessionTimeout: 6 * time.Second, RevokeTimeout: 5 * time.Second, RebalanceTimeout: 10 * time.Second,
+		GroupProtocol: kafkaworker.GroupProtocol(os.Getenv("KW_CRASH_PROTOCOL")),
 	}
 	// Each line reaches the pipe before the handler returns, so before the
 	// record can be committed: a record the child committed is a record the
 	// parent hears of, even if the kill comes right after.
 	var mu sync.Mutex
 	h := kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+		mu.Lock()
+		_, err := fmt.Fprintf(os.Stdout, "s %d %d\n", r.Partition, r.Offset)
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
 		time.Sleep(100 * time.Microsecond) // simulated work
 		mu.Lock()
 		defer mu.Unlock()
-		_, err := fmt.Fprintf(os.Stdout, "%d %d\n", r.Partition, r.Offset)
+		_, err = fmt.Fprintf(os.Stdout, "d %d %d\n", r.Partition, r.Offset)
 		return err
 	})
 	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
@@ -63,7 +70,7 @@ func TestKilledConsumerLosesNothing(t *testing.T) {
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "KW_CRASH_CHILD=1", "KW_CRASH_SEEDS="+cl.Seeds,
-		"KW_CRASH_GROUP="+group, "KW_CRASH_TOPIC="+topic)
+		"KW_CRASH_GROUP="+group, "KW_CRASH_TOPIC="+topic, "KW_CRASH_PROTOCOL="+cl.GroupProtocol())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -73,17 +80,28 @@ func TestKilledConsumerLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	childDone := 0
+	type po struct {
+		p int32
+		o int64
+	}
+	inFlight := map[po]bool{} // started, not finished
 	sc := bufio.NewScanner(stdout)
 	read := func() bool {
 		if !sc.Scan() {
 			return false
 		}
 		f := strings.Fields(sc.Text())
-		if len(f) == 2 {
-			p, _ := strconv.Atoi(f[0])
-			o, _ := strconv.ParseInt(f[1], 10, 64)
-			tr.mark(&kafkaworker.Record{Partition: int32(p), Offset: o})
-			childDone++
+		if len(f) == 3 {
+			p, _ := strconv.Atoi(f[1])
+			o, _ := strconv.ParseInt(f[2], 10, 64)
+			switch f[0] {
+			case "s":
+				inFlight[po{int32(p), o}] = true
+			case "d":
+				delete(inFlight, po{int32(p), o})
+				tr.mark(&kafkaworker.Record{Partition: int32(p), Offset: o})
+				childDone++
+			}
 		}
 		return true
 	}
@@ -104,6 +122,20 @@ func TestKilledConsumerLosesNothing(t *testing.T) {
 	for _, o := range committedAtKill {
 		committed += o
 	}
+	// Records the child started and did not finish: the kill interrupted
+	// them. They are not duplicates (the survivor handles them once), but
+	// the target counts them in its bound.
+	killedInFlight := len(inFlight)
+	// What the child finished that the last commit's offsets do not cover
+	// (its metadata may cover some: those the survivor skips).
+	var finishedAbove int64
+	for p, recs := range tr.byPartition() {
+		for _, o := range recs {
+			if o >= committedAtKill[p] {
+				finishedAbove++
+			}
+		}
+	}
 
 	// A new member finishes the topic from the committed offsets.
 	cfg := baseConfig(cl, group, topic)
@@ -122,8 +154,11 @@ func TestKilledConsumerLosesNothing(t *testing.T) {
 	// Every duplicate is a record the child reported done beyond the
 	// committed offsets: at most what it finished after its last commit.
 	maxDup := int64(childDone) - committed
-	t.Logf("tier %s: child finished %d, committed %d at the kill; duplicates %d (bound %d)",
-		cl.Tier(), childDone, committed, dup, maxDup)
+	t.Logf("tier %s: child finished %d, committed %d at the kill; finished above the committed offsets %d, in flight at the kill %d, skipped as done by the commit metadata %d; duplicates %d (bound %d = finished since the last commit + in flight)",
+		cl.Tier(), childDone, committed, finishedAbove, killedInFlight, c.Stats().Restored, dup, finishedAbove+int64(killedInFlight))
+	if int64(dup) > finishedAbove+int64(killedInFlight) {
+		t.Fatalf("%d duplicates, more than the %d finished since the last commit plus %d in flight at the kill", dup, finishedAbove, killedInFlight)
+	}
 	if lost != 0 {
 		t.Fatalf("lost %d (first %s)", lost, first)
 	}

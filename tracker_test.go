@@ -50,6 +50,19 @@ func (tr *tracker) unique() int {
 	return n
 }
 
+// byPartition returns the offsets processed so far, by partition.
+func (tr *tracker) byPartition() map[int32][]int64 {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	out := map[int32][]int64{}
+	for p, m := range tr.seen {
+		for o := range m {
+			out[p] = append(out[p], o)
+		}
+	}
+	return out
+}
+
 // check compares what was processed with the topic's end offsets: lost is
 // offsets never processed, dup the extra processings.
 func (tr *tracker) check(ends map[int32]int64) (lost, dup int, firstLost string) {
@@ -137,6 +150,7 @@ func baseConfig(cl *testkafka.Cluster, group, topic string) kafkaworker.Config {
 		RevokeTimeout:         10 * time.Second,
 		SessionTimeout:        10 * time.Second,
 		RebalanceTimeout:      20 * time.Second,
+		GroupProtocol:         kafkaworker.GroupProtocol(cl.GroupProtocol()),
 	}
 }
 

@@ -21,6 +21,10 @@ type verdict struct {
 	samples                  []string // a few of each problem, for the report
 	estimates                []int    // per fault: duplicates it may cause
 	bound                    int      // sum of estimates
+	// attributed: per fault, the duplicates it caused (see attribute);
+	// unattributed: the others.
+	attributed   []int
+	unattributed int
 }
 
 func (v *verdict) orderViolations() int { return v.overlaps + v.regressions }
@@ -74,6 +78,7 @@ func check(recs []produced, events []event, owners []*owner, faults []*fault, or
 	for _, n := range ok {
 		v.duplicates += n - 1
 	}
+	v.attributed, v.unattributed = attribute(events, faults)
 	for _, r := range recs {
 		if !r.acked {
 			continue
@@ -178,4 +183,56 @@ func estimate(events []event, p point) int {
 		}
 	}
 	return n
+}
+
+// attribute assigns each duplicate to a fault: a record's 2xx answers in
+// order of start; each one after the first is a duplicate of the one
+// before, whose owner's work was thrown away by the first fault that struck
+// that owner (it is among the fault's victims, or the fault strikes every
+// member) between the earlier answer's start and the duplicate's start.
+// Duplicates with no such fault (a rebalance's revoke timing out, a
+// zombie's late answer) are unattributed.
+func attribute(events []event, faults []*fault) (per []int, none int) {
+	per = make([]int, len(faults))
+	type po struct {
+		p int16
+		o int64
+	}
+	oks := map[po][]int32{}
+	for i, e := range events {
+		if e.status == statusOK {
+			k := po{e.partition, e.offset}
+			oks[k] = append(oks[k], int32(i))
+		}
+	}
+	strikes := func(f *fault, owner int32) bool {
+		for _, p := range f.points {
+			if p.victims == nil || slices.Contains(p.victims, int(owner)) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, idx := range oks {
+		if len(idx) < 2 {
+			continue
+		}
+		slices.SortFunc(idx, func(a, b int32) int { return cmp.Compare(events[a].start, events[b].start) })
+		for j := 1; j < len(idx); j++ {
+			prev, dup := &events[idx[j-1]], &events[idx[j]]
+			found := false
+			for i, f := range faults {
+				at := f.at.UnixNano()
+				if at >= prev.start && at <= dup.start && strikes(f, prev.owner) {
+					per[i]++
+					found = true
+					break
+				}
+			}
+			if !found {
+				none++
+			}
+		}
+	}
+	return per, none
 }

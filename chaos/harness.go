@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -72,18 +73,20 @@ func (h *harness) run(ctx context.Context) (*runInfo, error) {
 		return nil, fmt.Errorf("create topic: %w", err)
 	}
 	config := filepath.Join(h.workDir, "appsettings.json")
-	if err := writeConfig(config, h.cl.bootstrap, group, topic, o.procs, h.rec.url(), o.share); err != nil {
+	if err := writeConfig(config, h.cl.bootstrap, group, topic, o, h.rec.url()); err != nil {
 		return nil, err
 	}
 	info.params = []string{
 		fmt.Sprintf("cluster: 3 nodes %s (KAFKA_STATE_DIR=%s); topic %s: %d partitions, replication factor 3, min.insync.replicas 2", h.cl.bootstrap, o.stateDir, topic, o.partitions),
 		fmt.Sprintf("producer: %d records over %d keys at %d/s, acks=all, idempotent", o.records, o.keys, o.rate),
-		fmt.Sprintf("members: %d at start, 1 to %d, MaxProcCount %d, %s, SessionTimeout %v, RebalanceTimeout %v, RevokeTimeout %v, ShutdownTimeout %v, MaxRetries 20", o.members, o.maxMembers, o.procs, mode(o.share), sessionTimeout, rebalanceTimeout, revokeTimeout, shutdownTimeout),
+		fmt.Sprintf("members: %d at start, 1 to %d, MaxProcCount %d, %s, GroupProtocol %s, static membership %v, CommitIntervalSeconds %d, MaxMsgCountBeforeCommit %d, SessionTimeout %v, RebalanceTimeout %v, RevokeTimeout %v, ShutdownTimeout %v, MaxRetries 20", o.members, o.maxMembers, o.procs, mode(o.share), o.groupProtocol, o.static, o.commitInterval, o.commitRecords, sessionTimeout, rebalanceTimeout, revokeTimeout, shutdownTimeout),
 		fmt.Sprintf("recorder: 0-5 ms latency, %.1f%% answered 503", 100*o.errRate),
+		fmt.Sprintf("faults drawn from %s", faultList(o.faultKinds)),
 		fmt.Sprintf("faults every %v-%v: kill+restart, term+restart, add, remove, broker stop/start (one node at a time), SIGSTOP past the session timeout", o.minGap, o.maxGap),
 	}
 
 	h.fl = newFleet(bin, config, h.workDir, h.rec.url(), termWait)
+	h.fl.static = o.static
 	for slot := 1; slot <= o.members; slot++ {
 		if _, err := h.fl.start(slot); err != nil {
 			return nil, err
@@ -98,6 +101,7 @@ func (h *harness) run(ctx context.Context) (*runInfo, error) {
 	sched := &scheduler{
 		rng: newRand(o.seed), fl: h.fl, cl: h.cl, group: group, topic: topic,
 		maxMembers: o.maxMembers, minGap: o.minGap, maxGap: o.maxGap, session: sessionTimeout, start: time.Now(),
+		kinds: o.faultKinds,
 	}
 	stopFaults, endFaults := context.WithCancel(ctx)
 	defer endFaults()
@@ -254,22 +258,32 @@ func build(ctx context.Context, repo, out string) error {
 	return nil
 }
 
+// faultList names the faults drawn from.
+func faultList(kinds []string) string {
+	if len(kinds) == 0 {
+		kinds = defaultKinds
+	}
+	return strings.Join(kinds, ", ")
+}
+
 // writeConfig writes the members' appsettings.json. HttpUrl is a
 // placeholder: each member gets its own path through
 // KafkaWorker__HttpUrl.
-func writeConfig(path, bootstrap, group, topic string, procs int, url string, share bool) error {
+func writeConfig(path, bootstrap, group, topic string, o options, url string) error {
 	cfg := map[string]any{
 		"Kafka": map[string]any{
-			"BootstrapServers":      bootstrap,
-			"GroupId":               group,
-			"Topic":                 topic,
-			"MaxProcCount":          procs,
-			"Ordering":              "key",
-			"CommitIntervalSeconds": 1,
-			"SessionTimeout":        sessionTimeout.String(),
-			"RebalanceTimeout":      rebalanceTimeout.String(),
-			"RevokeTimeout":         revokeTimeout.String(),
-			"ShutdownTimeout":       shutdownTimeout.String(),
+			"BootstrapServers":        bootstrap,
+			"GroupId":                 group,
+			"Topic":                   topic,
+			"MaxProcCount":            o.procs,
+			"Ordering":                "key",
+			"CommitIntervalSeconds":   o.commitInterval,
+			"MaxMsgCountBeforeCommit": o.commitRecords,
+			"GroupProtocol":           o.groupProtocol,
+			"SessionTimeout":          sessionTimeout.String(),
+			"RebalanceTimeout":        rebalanceTimeout.String(),
+			"RevokeTimeout":           revokeTimeout.String(),
+			"ShutdownTimeout":         shutdownTimeout.String(),
 			// 2% of attempts fail: 20 retries make a record failing
 			// for good (and FailurePolicy stop ending the member)
 			// practically impossible.
@@ -289,7 +303,7 @@ func writeConfig(path, bootstrap, group, topic string, procs int, url string, sh
 			"LogLevel": "debug",
 		},
 	}
-	if share {
+	if o.share {
 		kafka := cfg["Kafka"].(map[string]any)
 		kafka["GroupType"], kafka["Ordering"] = "share", "unordered"
 	}
@@ -305,5 +319,5 @@ func mode(share bool) string {
 	if share {
 		return "GroupType share (unordered; order not checked)"
 	}
-	return "Ordering key, CommitIntervalSeconds 1"
+	return "Ordering key"
 }

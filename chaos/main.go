@@ -7,6 +7,9 @@
 //	go run . -short            # CI: 100,000 records, a few minutes
 //	go run .                   # 1,000,000 records
 //	go run . -seed 42          # replay a fault schedule
+//	go run . -group-protocol consumer -static   # KIP-848, static members
+//	go run . -short -records 100000 -max-proc-count 200 -commit-interval 30 \
+//	    -faults kill,kill,kill,term -min-gap 6s   # the seed's commit settings, kills and SIGTERMs only
 //
 // It prints one line for CI, "lost=0 duplicates=N order_violations=0
 // faults=K", writes results/<date>-<seed>.md with a timeline PNG, and exits
@@ -22,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -47,6 +51,18 @@ type options struct {
 	reuse      bool
 	keepLogs   bool
 	share      bool // GroupType share: no order check, drained when the share group's start offsets reach the end
+	// groupProtocol is Kafka:GroupProtocol of the members: classic or
+	// consumer (KIP-848).
+	groupProtocol string
+	// static gives each slot a GroupInstanceId (Kafka__GroupInstanceId),
+	// so a restarted slot rejoins as the same static member.
+	static bool
+	// commitInterval and commitRecords are the members' commit
+	// settings (CommitIntervalSeconds, MaxMsgCountBeforeCommit).
+	commitInterval int
+	commitRecords  int
+	// faultKinds: the faults drawn from (nil: all of them).
+	faultKinds []string
 }
 
 func parseFlags() options {
@@ -71,6 +87,11 @@ func parseFlags() options {
 	flag.BoolVar(&o.reuse, "reuse-cluster", false, "use a chaos cluster already running in -kafka-state-dir and leave it running (harness development)")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the members' logs even when the run passes")
 	flag.BoolVar(&o.share, "share", false, "members consume as a share group (GroupType share, unordered): order is not checked, and the group has drained when its share start offsets reach the end offsets")
+	flag.StringVar(&o.groupProtocol, "group-protocol", "classic", "Kafka:GroupProtocol of the members: classic or consumer (KIP-848)")
+	flag.BoolVar(&o.static, "static", false, "static membership: each slot has its own GroupInstanceId (Kafka__GroupInstanceId=chaos-slot-N)")
+	flag.IntVar(&o.commitInterval, "commit-interval", 1, "Kafka:CommitIntervalSeconds of the members")
+	kinds := flag.String("faults", "", "comma-separated fault kinds drawn from, equally likely, a kind listed twice drawn twice as often (kill, term, add, remove, broker, pause); empty: "+strings.Join(defaultKinds, ","))
+	flag.IntVar(&o.commitRecords, "commit-records", 100, "Kafka:MaxMsgCountBeforeCommit of the members")
 	flag.Parse()
 	if *short {
 		set := map[string]bool{}
@@ -84,6 +105,20 @@ func parseFlags() options {
 		if !set["drain-timeout"] {
 			o.drainFor = 5 * time.Minute
 		}
+	}
+	for k := range strings.SplitSeq(*kinds, ",") {
+		switch k = strings.TrimSpace(k); k {
+		case "":
+		case faultKill, faultTerm, faultAdd, faultRemove, faultBroker, faultPause:
+			o.faultKinds = append(o.faultKinds, k)
+		default:
+			fmt.Fprintf(os.Stderr, "chaos: -faults: unknown kind %q\n", k)
+			os.Exit(2)
+		}
+	}
+	if o.groupProtocol != "classic" && o.groupProtocol != "consumer" {
+		fmt.Fprintf(os.Stderr, "chaos: -group-protocol %q: must be classic or consumer\n", o.groupProtocol)
+		os.Exit(2)
 	}
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano()) % 1_000_000_007

@@ -60,6 +60,9 @@ type fleet struct {
 	// termWait bounds a graceful stop: ShutdownTimeout plus the final
 	// commit and leaving the group; then SIGKILL.
 	termWait time.Duration
+	// static: each slot is a static member, GroupInstanceId chaos-slot-N
+	// (a restart of the slot takes its partitions back).
+	static bool
 
 	mu      sync.Mutex
 	members map[int]*member // by slot
@@ -92,6 +95,9 @@ func (f *fleet) start(slot int) (*owner, error) {
 	}
 	cmd := exec.Command(f.bin, "run", "--config", f.config)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("KafkaWorker__HttpUrl=%s/o%d", f.baseURL, o.id))
+	if f.static {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("Kafka__GroupInstanceId=chaos-slot-%d", slot))
+	}
 	cmd.Stdout = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()

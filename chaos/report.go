@@ -78,6 +78,19 @@ func markdown(r *runInfo, png string) string {
 	row("**lost** (acknowledged, never answered 2xx)", v.lost)
 	row("**duplicates** (2xx answers beyond the first)", v.duplicates)
 	row("duplicate estimate (sum over faults: finished-uncommitted + in flight)", v.bound)
+	row("duplicates attributed to a fault / to none", fmt.Sprintf("%d / %d", v.duplicates-v.unattributed, v.unattributed))
+	for _, k := range []string{faultKill, faultTerm, faultAdd, faultRemove, faultBroker, faultPause} {
+		n, d := 0, 0
+		for i, f := range r.faults {
+			if f.kind == k {
+				n++
+				d += v.attributed[i]
+			}
+		}
+		if n > 0 {
+			row(fmt.Sprintf("duplicates after %s faults (%d)", k, n), d)
+		}
+	}
 	row("**order violations**: overlaps / regressions", fmt.Sprintf("%d / %d", v.overlaps, v.regressions))
 	row("attempts / 2xx / injected 503 / abandoned by client / unparseable", fmt.Sprintf("%d / %d / %d / %d / %d", v.attempts, v.successes, v.injected, v.cancelled, v.bad))
 	row("2xx for an offset whose key or sequence differ from the producer's", v.mismatched)
@@ -86,13 +99,13 @@ func markdown(r *runInfo, png string) string {
 	row("members that exited non-zero after SIGTERM", len(r.badExits))
 	row("members that exited on their own", len(r.crashed))
 	fmt.Fprintf(&b, "\n![timeline](%s)\n\n", png)
-	b.WriteString("## Faults\n\n| # | at (since the producer started) | kind | target | lasted | duplicate estimate | note |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("## Faults\n\n| # | at (since the producer started) | kind | target | lasted | duplicate estimate | duplicates | note |\n|---|---|---|---|---|---|---|---|\n")
 	for i, f := range r.faults {
 		lasted := "-"
 		if !f.end.IsZero() {
 			lasted = f.end.Sub(f.at).Round(100 * time.Millisecond).String()
 		}
-		fmt.Fprintf(&b, "| %d | +%.1fs | %s | %s | %s | %d | %s |\n", i+1, f.at.Sub(r.t0).Seconds(), f.kind, f.target, lasted, v.estimates[i], strings.TrimSpace(f.note))
+		fmt.Fprintf(&b, "| %d | +%.1fs | %s | %s | %s | %d | %d | %s |\n", i+1, f.at.Sub(r.t0).Seconds(), f.kind, f.target, lasted, v.estimates[i], v.attributed[i], strings.TrimSpace(f.note))
 	}
 	b.WriteString("\n## Definitions\n\n" + definitions + "\n")
 	for _, l := range [][]string{r.notReady, r.badExits, r.crashed, v.samples} {
@@ -110,6 +123,7 @@ const definitions = `- An *owner* is one kafkaworker process (a slot and an inca
 - *Overlap*: an owner starts an attempt for key k before its previous attempt for k has ended (answered, or abandoned by the client).
 - *Regression*: an owner's attempt for key k carries a lower per-key sequence number than its previous one, with no interruption of its ownership in between (a franz-go group event in its log — session begun, revoke, lost, heartbeat or join error — or a SIGSTOP/SIGCONT). Equal numbers are retries.
 - *Duplicate estimate* of a fault: read the group's committed offsets just before it; count the victims' (for a kill, term, remove or pause: that member; for a join or a broker restart: every member) 2xx answers at or above them so far, plus their attempts in flight. It is an estimate, not a hard bound: records finished between the snapshot and the rebalance are not in it.
+- *Duplicates* of a fault: each 2xx answer of a record after its first is a duplicate of the previous one; it is the fault's if the fault is the first, between the previous answer's start and the duplicate's start, to strike the previous answer's owner (a victim, or every member for a join or a broker restart). The others (a revoke timing out in an ordinary rebalance, a late answer) are attributed to none.
 - *Drained*: the group's committed offset equals the end offset of every partition (kadm), after the producer and the faults stopped.`
 
 // plotTimeline draws records acknowledged and handled (2xx) per second, with

@@ -45,6 +45,9 @@ type scheduler struct {
 	maxGap     time.Duration
 	session    time.Duration // the group's session timeout: a pause outlasts it
 	start      time.Time
+	// kinds are the faults drawn from, equally likely (a kind listed
+	// twice is drawn twice as often); nil: defaultKinds.
+	kinds []string
 
 	mu       sync.Mutex
 	faults   []*fault
@@ -62,6 +65,9 @@ const (
 	faultBroker = "broker" // stop a broker node, restart it
 	faultPause  = "pause"  // SIGSTOP a member past the session timeout, SIGCONT
 )
+
+// defaultKinds: a kill twice as likely as any other fault.
+var defaultKinds = []string{faultKill, faultKill, faultTerm, faultAdd, faultRemove, faultBroker, faultPause}
 
 // run injects faults until stop ends; background faults finish (bounded)
 // before it returns. abort cuts everything short (Ctrl-C).
@@ -87,7 +93,10 @@ func (s *scheduler) inject(stop, abort context.Context) {
 	s.mu.Unlock()
 	// Draw the kind and the target even when the fault is not possible
 	// now, so that one seed draws the same sequence of numbers.
-	kinds := []string{faultKill, faultKill, faultTerm, faultAdd, faultRemove, faultBroker, faultPause}
+	kinds := s.kinds
+	if len(kinds) == 0 {
+		kinds = defaultKinds
+	}
 	kind := kinds[s.rng.IntN(len(kinds))]
 	pick := s.rng.IntN(1 << 20)
 	node := 1 + s.rng.IntN(3)

@@ -8,7 +8,8 @@
 #                          chromium (installed with apt-get when missing)
 #   scripts/test.sh all    the same, the Kubernetes example's schema check,
 #                          then the integration tests again on a real Kafka
-#                          broker, the TLS tests on a broker with TLS and
+#                          broker (twice: classic, then KIP-848's consumer
+#                          group protocol), the TLS tests on a broker with TLS and
 #                          SASL_SSL listeners, and the failover tests on a
 #                          3-node cluster, all started by scripts/kafka and
 #                          always
@@ -79,7 +80,7 @@ ensure_chromium() {
 }
 
 total_pass=0 total_fail=0 total_skip=0 failed=0
-unset KAFKA_BOOTSTRAP_SERVERS KAFKA_TLS_DIR
+unset KAFKA_BOOTSTRAP_SERVERS KAFKA_TLS_DIR KAFKA_GROUP_PROTOCOL
 ensure_chromium
 mapfile -t modules < <(scripts/modules.sh)
 [ ${#modules[@]} -gt 0 ] || { echo "no modules: scripts/modules.sh failed" >&2; exit 1; }
@@ -113,6 +114,10 @@ if [ "$mode" = all ]; then
 		echo "real broker at $bootstrap, up in $(($(date +%s) - started))s" >&2
 		trap 'scripts/kafka/kafka.sh stop >&2 || true; rm -rf "$logdir"' EXIT
 		KAFKA_BOOTSTRAP_SERVERS=$bootstrap tier_packages kafka -p 1
+		# Once more with KIP-848's consumer group protocol (GroupProtocol
+		# consumer); TestGroupProtocolIsTheOneConfigured checks that the
+		# broker really runs a consumer group, not classic.
+		KAFKA_GROUP_PROTOCOL=consumer KAFKA_BOOTSTRAP_SERVERS=$bootstrap tier_packages kafka-consumer-protocol -p 1
 		scripts/kafka/kafka.sh stop >&2
 	else
 		echo "could not start the real broker: the kafka tier did not run" >&2

@@ -31,6 +31,11 @@ const (
 	EnvCluster3State = "KAFKA_CLUSTER3_STATE_DIR"
 )
 
+// EnvGroupProtocol names the group protocol the real tier's consumers use:
+// "classic" (or unset) or "consumer" (KIP-848). scripts/test.sh runs the
+// real tier once with each. kfake runs classic.
+const EnvGroupProtocol = "KAFKA_GROUP_PROTOCOL"
+
 // Cluster is a cluster for one test.
 type Cluster struct {
 	Seeds string // comma-separated bootstrap servers
@@ -81,12 +86,40 @@ func start(t testing.TB, seeds string, opts ...kfake.Opt) *Cluster {
 	return c
 }
 
-// Tier names the tier, for test output.
+// Tier names the tier, for test output: kfake, kafka, or kafka/consumer
+// when the real tier runs KIP-848's protocol.
 func (c *Cluster) Tier() string {
 	if c.Real {
+		if p := c.GroupProtocol(); p != "classic" {
+			return "kafka/" + p
+		}
 		return "kafka"
 	}
 	return "kfake"
+}
+
+// GroupProtocol is the group protocol consumers of this cluster should use:
+// on the real tier, $KAFKA_GROUP_PROTOCOL (default classic); on kfake,
+// classic.
+func (c *Cluster) GroupProtocol() string {
+	if p := os.Getenv(EnvGroupProtocol); c.Real && p != "" {
+		return p
+	}
+	return "classic"
+}
+
+// GroupType is the type of group as the broker lists it (ListGroups v5):
+// "classic" or "consumer"; "" if the broker does not list it or does not
+// know the group.
+func (c *Cluster) GroupType(t testing.TB, group string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listed, err := c.adm.ListGroups(ctx)
+	if err != nil {
+		t.Fatalf("list groups: %v", err)
+	}
+	return listed[group].GroupType
 }
 
 // Client is an admin-capable client of the cluster, for producing and
