@@ -29,6 +29,11 @@ const (
 	// DeadLetter hands the record to the Source's DeadLetter and marks it
 	// done only once that returned nil.
 	DeadLetter
+	// Block retries the record without end, at BackoffMax once the backoff
+	// has grown to it, holding only what is ordered behind it (its key, its
+	// partition, and the commit point) until it succeeds or Release lets it
+	// go. It is listed in Stats meanwhile.
+	Block
 )
 
 // Config holds the engine's settings; the root package derives it from the

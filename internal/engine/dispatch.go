@@ -23,6 +23,7 @@ const (
 	skipped                     // failed for good; done by the Skip policy
 	deadLettered                // failed for good; stored, done
 	fatal                       // failed for good; the engine stops
+	blocking                    // failed for good under Block: retried without end
 	abandoned                   // its context ended, or it was not run: leave it pending
 )
 
@@ -141,6 +142,9 @@ func (e *Engine[R]) run(it *item[R]) (outcome, error) {
 	if ctx.Err() != nil {
 		return abandoned, nil
 	}
+	if it.release != 0 {
+		return e.released(ctx, it)
+	}
 	err := e.call(ctx, it)
 	switch {
 	case err == nil:
@@ -152,6 +156,8 @@ func (e *Engine[R]) run(it *item[R]) (outcome, error) {
 	}
 	tp := it.p.tp
 	switch e.cfg.Policy {
+	case Block:
+		return blocking, err
 	case Skip:
 		e.log.Error("record failed; skipping it", "topic", tp.Topic, "partition", tp.Partition,
 			"offset", it.off, "attempts", it.attempt, "err", err)
@@ -218,11 +224,21 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 	case succeeded:
 		e.counters.Processed++
 	case skipped:
-		e.counters.Failed++
+		if !it.blocked { // a blocked record was counted when it blocked
+			e.counters.Failed++
+		}
 		e.counters.Skipped++
 	case deadLettered:
-		e.counters.Failed++
+		if !it.blocked {
+			e.counters.Failed++
+		}
 		e.counters.DeadLettered++
+	case blocking:
+		if p.state == active && e.phase == running {
+			e.block(it, err)
+			return nil
+		}
+		out = abandoned
 	case retry:
 		e.counters.Retried++
 		if p.state == active && e.phase == running {
@@ -266,6 +282,9 @@ func (e *Engine[R]) done(it *item[R]) *item[R] {
 			"partition", p.tp.Partition, "offset", it.off, "err", err)
 	}
 	e.flow.remove(1, it.size)
+	if it.blocked {
+		e.unblock(it)
+	}
 	next := p.release(it, &e.pool)
 	e.pool.freeItem(it)
 	e.commits.done()

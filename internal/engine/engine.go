@@ -89,6 +89,8 @@ type Counters struct {
 	RevokeTimeouts uint64 // revokes that dropped records still running
 	Dropped        uint64 // records fetched for a partition no longer owned
 	Pauses         uint64 // partitions paused because their window was full
+	Blocked        uint64 // records that used up their retries under the Block policy
+	Released       uint64 // blocked records let go by Release
 	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
 }

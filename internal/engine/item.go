@@ -15,6 +15,15 @@ type item[R any] struct {
 	started time.Duration
 	timer   *time.Timer
 
+	// Block policy: blocked is set once its retries are used up (cause is
+	// then its last error, since when it blocked). release is the action
+	// Release asked for, read by the worker that runs it next; releaseReq
+	// holds one asked for while it ran, until it is settled.
+	blocked             bool
+	release, releaseReq Policy
+	since               time.Time
+	cause               error
+
 	// Set by the worker that ran it, read when it is settled.
 	out outcome
 	err error

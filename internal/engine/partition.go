@@ -35,6 +35,7 @@ type partition[R any] struct {
 	serial    *chain[R]            // ByPartition
 	hwm       int64                // the log's high watermark at the last fetch; -1 unknown
 	drained   chan struct{}        // closed when revoking and nothing runs
+	blocked   map[int64]*item[R]   // Block policy: its blocked records by offset; nil when none
 
 	// Pausing: want is what the window asks for, paused what the Source
 	// was last told. They differ only until applyPauses runs.

@@ -19,6 +19,7 @@ type PartitionStats struct {
 	InFlight       int           // records taken by workers: running, or next in a worker's batch
 	OldestInFlight time.Duration // age of the oldest running call
 	Paused         bool
+	Blocked        []BlockedRecord // Block policy: records held, in offset order
 }
 
 // Stats is a snapshot of the engine.
@@ -44,7 +45,7 @@ func (e *Engine[R]) Stats() Stats {
 			TP: p.tp, Epoch: p.epoch, Committed: p.committed,
 			Committable: p.win.Committable(), HighestFetched: p.win.Next() - 1,
 			Span: p.win.Span(), Pending: p.win.Pending(), InFlight: p.running.n, Paused: p.paused,
-			HighWatermark: p.hwm,
+			HighWatermark: p.hwm, Blocked: p.blockedStats(),
 		}
 		if ps.HighestFetched < -1 {
 			ps.HighestFetched = -1
