@@ -42,8 +42,22 @@ const (
 	// SkipPolicy logs and counts the failure and moves on.
 	SkipPolicy FailurePolicy = "skip"
 	// StopPolicy makes Run return the handler's error after a graceful
-	// shutdown; the record's offset is never committed.
+	// shutdown; the record's offset is never committed. Hazard: in a group,
+	// the partition moves to another member, which meets the same record
+	// and stops too, so one poison record can stop every member in turn
+	// (see BlockPolicy).
 	StopPolicy FailurePolicy = "stop"
+	// BlockPolicy keeps retrying the record without end, at
+	// RetryBackoffMax once the backoff has grown to it, and holds back only
+	// what must wait for it: its key (key order), its partition (partition
+	// order), and its partition's commit point (unordered; that partition
+	// is paused once its PartitionWindow fills). Everything else flows and
+	// Run never returns for it. The record is listed in Stats
+	// (PartitionStats.Blocked), logged with its coordinates and exported by
+	// kwprom; it goes on when the handler succeeds (the downstream
+	// recovered, a fix was deployed) or when Consumer.Release skips or
+	// dead-letters it.
+	BlockPolicy FailurePolicy = "block"
 )
 
 // Config configures a Consumer. The first group of fields carries the names
@@ -113,9 +127,14 @@ type Config struct {
 	// behind it.
 	RetryBackoffMin time.Duration
 	RetryBackoffMax time.Duration
-	// FailurePolicy is dead-letter, skip or stop. Default: dead-letter when
-	// DeadLetterTopic is set, stop otherwise, so that a failing record is
-	// never silently lost.
+	// FailurePolicy is dead-letter, skip, block or stop. Default:
+	// dead-letter when DeadLetterTopic is set, block otherwise, so that a
+	// failing record is never silently lost and never takes the group
+	// down. Measured in poison_group_test.go on a 3-member group fed one
+	// poison record, members restarted on exit as a supervisor would: under
+	// stop, 6 exits in 3.9 s on a real broker (2.1 s on kfake) and the
+	// partition never moves past the record; under block, 0 exits and
+	// every other partition is committed to its end.
 	FailurePolicy FailurePolicy
 	// DeadLetterTopic receives records that failed for good under the
 	// dead-letter policy.
@@ -193,7 +212,7 @@ func (c Config) WithDefaults() Config {
 	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
 	c.Ordering = cmp.Or(c.Ordering, Unordered)
 	if c.FailurePolicy == "" {
-		c.FailurePolicy = StopPolicy
+		c.FailurePolicy = BlockPolicy
 		if c.DeadLetterTopic != "" {
 			c.FailurePolicy = DeadLetterPolicy
 		}
@@ -279,9 +298,9 @@ func (c Config) Validate() error {
 		if c.DeadLetterTopic == "" {
 			bad("DeadLetterTopic", c.DeadLetterTopic, "is required by FailurePolicy dead-letter")
 		}
-	case SkipPolicy, StopPolicy:
+	case SkipPolicy, StopPolicy, BlockPolicy:
 	default:
-		bad("FailurePolicy", c.FailurePolicy, "must be dead-letter, skip or stop")
+		bad("FailurePolicy", c.FailurePolicy, "must be dead-letter, skip, block or stop")
 	}
 	if c.DeadLetterTopic != "" && slices.Contains(c.AllTopics(), c.DeadLetterTopic) {
 		bad("DeadLetterTopic", c.DeadLetterTopic, "must not be a consumed topic: the consumer would read its own dead letters")

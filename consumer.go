@@ -126,6 +126,8 @@ func (c *Consumer) engineConfig() engine.Config {
 		ec.Policy = engine.Skip
 	case DeadLetterPolicy:
 		ec.Policy = engine.DeadLetter
+	case BlockPolicy:
+		ec.Policy = engine.Block
 	}
 	return ec
 }
@@ -249,7 +251,8 @@ func (c *Consumer) check(ctx context.Context, cl *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, c.checkTO)
 	defer cancel()
 	topics := c.cfg.AllTopics()
-	if c.cfg.FailurePolicy == DeadLetterPolicy {
+	if p := c.cfg.FailurePolicy; c.cfg.DeadLetterTopic != "" && (p == DeadLetterPolicy || p == BlockPolicy) {
+		// Under block, Release may dead-letter a record.
 		topics = append(topics, c.cfg.DeadLetterTopic)
 	}
 	if err := kafka.Check(ctx, cl, c.cfg.BootstrapServers, strings.HasPrefix(strings.ToUpper(c.cfg.SecurityProtocol), "SASL_"), topics...); err != nil {

@@ -17,6 +17,8 @@ type Stats struct {
 	RevokeTimeouts uint64 // revoked partitions given up with handlers still running
 	Joins          uint64 // times this member joined (or rejoined) its group
 	Pauses         uint64 // partitions paused because their window was full
+	Blocked        uint64 // records held by the block policy, over time (Partitions lists those held now)
+	Released       uint64 // blocked records let go by Release
 	Polls          uint64 // polls that brought records
 	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now
@@ -52,6 +54,19 @@ type PartitionStats struct {
 	OldestInFlight time.Duration
 	// Paused reports whether fetching is paused because the window is full.
 	Paused bool
+	// Blocked lists the records the block policy holds now, in offset
+	// order; nil when none.
+	Blocked []BlockedRecord
+}
+
+// BlockedRecord is a record held by the block policy: its retries are used
+// up and it is retried without end until it succeeds or is released.
+type BlockedRecord struct {
+	Offset   int64
+	Since    time.Time // when its retries were used up
+	Attempts int       // attempts made so far
+	Err      error     // the last attempt's error
+	Released bool      // Release was called and its action is under way
 }
 
 // Stats returns a snapshot. It is cheap enough to call on every scrape.
@@ -61,7 +76,7 @@ func (c *Consumer) Stats() Stats {
 		Processed: s.Processed, Failed: s.Failed, Retried: s.Retried, Skipped: s.Skipped,
 		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
-		Joins: s.Joins, Pauses: s.Pauses, Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
+		Joins: s.Joins, Pauses: s.Pauses, Blocked: s.Blocked, Released: s.Released, Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
 		InFlight: s.InFlight, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
 	}
@@ -72,6 +87,9 @@ func (c *Consumer) Stats() Stats {
 			HighWatermark: p.HighWatermark, Lag: -1,
 			Span: p.Span, Pending: p.Pending, InFlight: p.InFlight,
 			OldestInFlight: p.OldestInFlight, Paused: p.Paused,
+		}
+		for _, b := range p.Blocked {
+			out.Partitions[i].Blocked = append(out.Partitions[i].Blocked, BlockedRecord(b))
 		}
 		if p.HighWatermark >= 0 && p.Committed >= 0 {
 			out.Partitions[i].Lag = max(p.HighWatermark-p.Committed, 0)
