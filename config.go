@@ -140,6 +140,13 @@ type Config struct {
 	// dead-letter policy.
 	DeadLetterTopic string
 
+	// MaxRecordsPerSecond bounds the rate at which records are handed to
+	// the handler, over all partitions (a token bucket, golang.org/x/time/
+	// rate, with a burst of 20 ms of records). Default 0: no bound, and no
+	// cost. For a downstream with a quota; a downstream that says when to
+	// come back should return RetryAfter instead, or as well.
+	MaxRecordsPerSecond int
+
 	// ShutdownTimeout bounds how long Run waits, once ctx ends, for running
 	// handlers; then their context is cancelled and their records stay
 	// uncommitted. Default 30s.
@@ -286,6 +293,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBufferedBytes < 1<<20 {
 		bad("MaxBufferedBytes", c.MaxBufferedBytes, "must be at least 1 MiB (1048576)")
+	}
+	if c.MaxRecordsPerSecond < 0 {
+		bad("MaxRecordsPerSecond", c.MaxRecordsPerSecond, "must be 0 (no bound) or a positive number")
 	}
 	if c.RetryBackoffMin < 0 {
 		bad("RetryBackoffMin", c.RetryBackoffMin, "must not be negative")

@@ -50,6 +50,7 @@ func TestBadInputConfigRefusedWithEveryKey(t *testing.T) {
 		{"RebalanceTimeout below the default RevokeTimeout", func(c *kafkaworker.Config) { c.RebalanceTimeout = 10 * time.Second }, []string{"RevokeTimeout"}},
 		{"bad Ordering", func(c *kafkaworker.Config) { c.Ordering = "fifo" }, []string{"Ordering"}},
 		{"bad FailurePolicy", func(c *kafkaworker.Config) { c.FailurePolicy = "retry-forever" }, []string{"FailurePolicy"}},
+		{"negative MaxRecordsPerSecond", func(c *kafkaworker.Config) { c.MaxRecordsPerSecond = -1 }, []string{"MaxRecordsPerSecond"}},
 		{"bad AutoOffsetReset", func(c *kafkaworker.Config) { c.AutoOffsetReset = "smallest" }, []string{"AutoOffsetReset"}},
 		{"bad SecurityProtocol", func(c *kafkaworker.Config) { c.SecurityProtocol = "TLS" }, []string{"SecurityProtocol"}},
 		{"SASL without credentials", func(c *kafkaworker.Config) {

@@ -286,3 +286,51 @@ func waitStats(c *kafkaworker.Consumer, cond func(kafkaworker.PartitionStats) bo
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// MaxRecordsPerSecond bounds the rate of handler calls; a handler whose
+// downstream answers "429, retry after 1 s" returns RetryAfter, and the
+// consumer starts nothing at all for that long instead of hammering it.
+// The attempt uses up no retry.
+func Example_rateLimit() {
+	var records []*kgo.Record
+	for i := range 10 {
+		records = append(records, &kgo.Record{Topic: "emails", Value: fmt.Appendf(nil, "email %d", i)})
+	}
+	seeds, stop := exampleCluster(1, []string{"emails"}, records...)
+	defer stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sent atomic.Int32
+	var throttled atomic.Bool
+	h := kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+		if r.Offset == 3 && throttled.CompareAndSwap(false, true) {
+			// What the HTTP handler of the kafkaworker binary returns
+			// for a 429 or 503 with Retry-After.
+			return kafkaworker.RetryAfter(100*time.Millisecond, errors.New("429 Too Many Requests"))
+		}
+		if sent.Add(1) == 10 {
+			cancel()
+		}
+		return nil
+	})
+	c, err := kafkaworker.New(kafkaworker.Config{
+		BootstrapServers:    seeds,
+		GroupID:             "mailer",
+		Topic:               "emails",
+		MaxRecordsPerSecond: 100, // the mail provider's quota
+		MaxRetries:          -1,  // RetryAfter still retries: it is not a failure
+	}, h, kafkaworker.WithLogger(logger))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Run(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := c.Stats()
+	fmt.Println("sent:", sent.Load(), "holds:", s.Holds, "failed:", s.Failed)
+	// Output:
+	// sent: 10 holds: 1 failed: 0
+}

@@ -19,6 +19,7 @@ type Stats struct {
 	Pauses         uint64 // partitions paused because their window was full
 	Blocked        uint64 // records held by the block policy, over time (Partitions lists those held now)
 	Released       uint64 // blocked records let go by Release
+	Holds          uint64 // times a RetryAfter error held (or extended a hold on) all dispatch
 	Polls          uint64 // polls that brought records
 	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now
@@ -76,7 +77,7 @@ func (c *Consumer) Stats() Stats {
 		Processed: s.Processed, Failed: s.Failed, Retried: s.Retried, Skipped: s.Skipped,
 		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
-		Joins: s.Joins, Pauses: s.Pauses, Blocked: s.Blocked, Released: s.Released, Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
+		Joins: s.Joins, Pauses: s.Pauses, Blocked: s.Blocked, Released: s.Released, Holds: s.Holds, Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
 		InFlight: s.InFlight, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
 	}

@@ -63,6 +63,14 @@ type Config struct {
 	// Permanent reports whether an error is not worth retrying; nil: none
 	// is.
 	Permanent func(error) bool
+	// MaxRecordsPerSecond bounds the rate at which records start; 0: no
+	// bound.
+	MaxRecordsPerSecond float64
+	// RetryAfter reports whether an error asks to hold all dispatch, and
+	// for how long (a downstream's 429 or 503 with Retry-After). The
+	// record is then retried after that delay without using up a retry.
+	// nil: no error does.
+	RetryAfter func(error) (time.Duration, bool)
 	// OnCommit, if not nil, is told of every commit request: how long it
 	// took, how many partitions it carried and its error. It runs on the
 	// committing goroutine and must be quick.

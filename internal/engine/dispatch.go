@@ -24,6 +24,8 @@ const (
 	deadLettered                // failed for good; stored, done
 	fatal                       // failed for good; the engine stops
 	blocking                    // failed for good under Block: retried without end
+	throttled                   // the downstream asked for a pause: hold dispatch, retry after it
+	notRun                      // taken but not run because of a hold: queue it again
 	abandoned                   // its context ended, or it was not run: leave it pending
 )
 
@@ -55,7 +57,23 @@ func (e *Engine[R]) work() {
 			return
 		}
 		e.mu.Unlock()
-		for _, it := range mine {
+		if e.pace.lim != nil && !e.pace.wait(len(mine)) {
+			// The drain began: leave them pending.
+			for _, it := range mine {
+				it.out, it.err = abandoned, nil
+			}
+			e.mu.Lock()
+			continue
+		}
+		for i, it := range mine {
+			if e.pace.holding.Load() {
+				// A hold began: the rest of the batch goes back to
+				// the queue, to run after it.
+				for _, rest := range mine[i:] {
+					rest.out, rest.err = notRun, nil
+				}
+				break
+			}
 			n := e.calls.Add(1)
 			if n > e.peak.Load() {
 				e.notePeak(n)
@@ -89,11 +107,18 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 			dst = append(dst, it)
 		}
 		cont = cont[:0]
-		if n := e.ready.len(); n > 0 && len(dst) == 0 {
+		if e.held() {
+			// A handler asked for a pause: the records released to
+			// this worker wait in the queue with the others.
+			for _, it := range dst {
+				e.ready.push(it)
+			}
+			dst = dst[:0]
+		} else if n := e.ready.len(); n > 0 && len(dst) == 0 {
 			// A fair share of the queue, of one partition: a record
 			// that runs long then delays only later records of its own
 			// partition, which could not be committed before it anyway.
-			k := min(maxTake, max(1, n/e.cfg.MaxProcCount))
+			k := min(e.takeMax, max(1, n/e.cfg.MaxProcCount))
 			var p *partition[R]
 			for len(dst) < k {
 				it := e.ready.peek()
@@ -151,7 +176,13 @@ func (e *Engine[R]) run(it *item[R]) (outcome, error) {
 		return succeeded, nil
 	case ctx.Err() != nil:
 		return abandoned, err
-	case it.attempt <= e.cfg.MaxRetries && (e.cfg.Permanent == nil || !e.cfg.Permanent(err)):
+	case e.cfg.RetryAfter != nil:
+		if _, ok := e.cfg.RetryAfter(err); ok {
+			return throttled, err
+		}
+	}
+	switch {
+	case it.attempt-it.throttled <= e.cfg.MaxRetries && (e.cfg.Permanent == nil || !e.cfg.Permanent(err)):
 		return retry, err
 	}
 	tp := it.p.tp
@@ -233,6 +264,21 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 			e.counters.Failed++
 		}
 		e.counters.DeadLettered++
+	case notRun:
+		if p.state == active && e.phase == running {
+			e.ready.push(it)
+			return nil
+		}
+		out = abandoned
+	case throttled:
+		e.counters.Retried++
+		if p.state == active && e.phase == running {
+			d, _ := e.cfg.RetryAfter(err)
+			e.hold(d)
+			e.retries.scheduleAfter(it, d, e.requeue)
+			return nil
+		}
+		out = abandoned
 	case blocking:
 		if p.state == active && e.phase == running {
 			e.block(it, err)

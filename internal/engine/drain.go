@@ -15,6 +15,7 @@ func (e *Engine[R]) drain() error {
 	e.phase = draining
 	e.cond.Broadcast()
 	e.retries.stopAll(e.abandon)
+	e.stopPacing()
 	e.flow.release()
 	e.mu.Unlock()
 

@@ -61,6 +61,8 @@ type Engine[R any] struct {
 	fatal      error
 	stopFetch  context.CancelCauseFunc // ends the fetch loop on a fatal error
 	counters   Counters
+	pace       pacer // rate limit and holds; see pace.go
+	takeMax    int   // most records a worker takes at once
 }
 
 // phase is where the engine is in its life.
@@ -91,6 +93,7 @@ type Counters struct {
 	Pauses         uint64 // partitions paused because their window was full
 	Blocked        uint64 // records that used up their retries under the Block policy
 	Released       uint64 // blocked records let go by Release
+	Holds          uint64 // times dispatch was held (or a hold extended) for a RetryAfter error
 	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
 }
@@ -131,6 +134,7 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	e.retries.lo, e.retries.hi = cfg.BackoffMin, cfg.BackoffMax
 	e.commits = commitTrigger{count: cfg.CommitCount, C: make(chan struct{}, 1)}
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
+	e.takeMax = e.pace.init(cfg.MaxRecordsPerSecond)
 	e.updateWindow()
 	return e
 }

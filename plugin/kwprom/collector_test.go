@@ -134,6 +134,7 @@ func TestMetricsReflectConsumer(t *testing.T) {
 		"kafkaworker_revoke_timeouts_total":       0,
 		"kafkaworker_records_blocked_total":       0,
 		"kafkaworker_records_released_total":      0,
+		"kafkaworker_dispatch_holds_total":        0,
 		"kafkaworker_in_flight":                   0,
 		"kafkaworker_buffered_records":            0,
 		"kafkaworker_partitions_owned":            3,

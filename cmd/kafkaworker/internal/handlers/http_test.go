@@ -300,3 +300,48 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// A 429 or 503 with Retry-After is a kafkaworker.RetryAfter with its delay,
+// wrapping the StatusError; without the header, or on another status, it is
+// not.
+func TestHTTPRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		code   int
+		header string
+		want   time.Duration // -1: not a RetryAfter
+	}{
+		{http.StatusTooManyRequests, "2", 2 * time.Second},
+		{http.StatusServiceUnavailable, "0", 0},
+		{http.StatusServiceUnavailable, "", -1},
+		{http.StatusTooManyRequests, "soon", -1},
+		{http.StatusInternalServerError, "5", -1},
+	} {
+		h := newHandler(t, func(w http.ResponseWriter, r *http.Request) {
+			if tt.header != "" {
+				w.Header().Set("Retry-After", tt.header)
+			}
+			w.WriteHeader(tt.code)
+		}, HTTPConfig{})
+		err := h.Handle(context.Background(), record())
+		var ra *kafkaworker.RetryAfterError
+		var se *StatusError
+		switch {
+		case !errors.As(err, &se) || se.Code != tt.code:
+			t.Errorf("%d %q: %v, want a StatusError", tt.code, tt.header, err)
+		case tt.want < 0 && errors.As(err, &ra):
+			t.Errorf("%d %q: %v, want no RetryAfter", tt.code, tt.header, err)
+		case tt.want >= 0 && (!errors.As(err, &ra) || ra.Delay != tt.want):
+			t.Errorf("%d %q: %v, want RetryAfter %s", tt.code, tt.header, err, tt.want)
+		}
+	}
+}
+
+func TestParseRetryAfterDate(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if d, ok := parseRetryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now); !ok || d != 90*time.Second {
+		t.Fatalf("date 90 s ahead: %s %v", d, ok)
+	}
+	if d, ok := parseRetryAfter(now.Add(-time.Hour).Format(http.TimeFormat), now); !ok || d != 0 {
+		t.Fatalf("date in the past: %s %v", d, ok)
+	}
+}

@@ -1,0 +1,49 @@
+package kafkaworker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MaxRetryAfter caps the pause a RetryAfter error asks for, so that a
+// downstream's mistaken Retry-After of a day does not stall the consumer for
+// a day.
+const MaxRetryAfter = 5 * time.Minute
+
+// RetryAfter tells the consumer that the downstream is overloaded and asked
+// to be left alone for d (an HTTP 429 or 503 with Retry-After, a gRPC
+// RESOURCE_EXHAUSTED with a retry delay): the consumer then starts no
+// record at all for d, on any partition, rather than hammering it with
+// retries; the record is retried after d, and this attempt does not count
+// against MaxRetries. d is capped at MaxRetryAfter; d ≤ 0 pauses for
+// RetryBackoffMin. err, the downstream's answer, is kept for logs and
+// errors.Is.
+func RetryAfter(d time.Duration, err error) error {
+	return &RetryAfterError{Delay: d, Err: err}
+}
+
+// RetryAfterError is the error RetryAfter returns.
+type RetryAfterError struct {
+	Delay time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("retry after %s: %v", e.Delay, e.Err)
+}
+
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// retryAfter is the engine's test for a RetryAfter error: the pause it
+// asks for, bounded.
+func (c *Consumer) retryAfter(err error) (time.Duration, bool) {
+	var ra *RetryAfterError
+	if !errors.As(err, &ra) {
+		return 0, false
+	}
+	if ra.Delay <= 0 {
+		return c.cfg.RetryBackoffMin, true
+	}
+	return min(ra.Delay, MaxRetryAfter), true
+}
