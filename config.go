@@ -140,6 +140,17 @@ type Config struct {
 	// dead-letter policy.
 	DeadLetterTopic string
 
+	// AdaptiveConcurrency runs between 1 and MaxProcCount handler calls at
+	// once instead of MaxProcCount, adapting the limit as Netflix's
+	// concurrency-limits do (AIMD, internal/limit): it starts at 8, doubles
+	// each round trip until latency rises, then adds one per round trip,
+	// and cuts 10% when the mean latency of a round trip's calls exceeds
+	// 1.3× the lowest of recent ones, or at once when a handler returns
+	// Overloaded or RetryAfter. Default false. For a downstream whose
+	// capacity is unknown or changes: MaxProcCount is then a ceiling.
+	// Hazard: latency that rises for reasons other than load (a slow
+	// record, a GC pause) lowers throughput for a few round trips.
+	AdaptiveConcurrency bool
 	// MaxRecordsPerSecond bounds the rate at which records are handed to
 	// the handler, over all partitions (a token bucket, golang.org/x/time/
 	// rate, with a burst of 20 ms of records). Default 0: no bound, and no

@@ -114,6 +114,8 @@ func (c *Consumer) engineConfig() engine.Config {
 		Logger:              c.log,
 		Permanent:           IsPermanent,
 		RetryAfter:          c.retryAfter,
+		Adaptive:            cfg.AdaptiveConcurrency,
+		Overloaded:          IsOverloaded,
 		MaxRecordsPerSecond: float64(cfg.MaxRecordsPerSecond),
 		OnCommit:            c.onCommit,
 	}

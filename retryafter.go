@@ -35,6 +35,43 @@ func (e *RetryAfterError) Error() string {
 
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
+// Overloaded marks err as the downstream saying it is overloaded (an HTTP
+// 503 or 429 without Retry-After, a gRPC RESOURCE_EXHAUSTED, a database's
+// "too many connections"): with AdaptiveConcurrency the limit is cut at
+// once. The record is retried as for any error. Overloaded(nil) is nil. A
+// RetryAfter error counts as overload too.
+func Overloaded(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &overloadedError{err}
+}
+
+type overloadedError struct{ err error }
+
+func (e *overloadedError) Error() string    { return e.err.Error() }
+func (e *overloadedError) Unwrap() error    { return e.err }
+func (e *overloadedError) Overloaded() bool { return true }
+
+// IsOverloaded reports whether err, or an error it wraps, is a RetryAfter
+// or has a method Overloaded() bool that returns true: errors made by
+// Overloaded, and error types of your own that say so.
+func IsOverloaded(err error) bool {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return true
+	}
+	var o interface{ Overloaded() bool }
+	return errors.As(err, &o) && o.Overloaded()
+}
+
+// SetMaxProcCount changes MaxProcCount while the consumer runs (or before):
+// the most handler calls at once, or the ceiling of the adaptive limit.
+// Raising it starts workers; lowering it takes effect as running calls
+// finish. n below 1 counts as 1. Config() keeps reporting the configured
+// value; Stats().ConcurrencyLimit the one in force. For an admin action.
+func (c *Consumer) SetMaxProcCount(n int) { c.eng.SetMaxProcCount(n) }
+
 // retryAfter is the engine's test for a RetryAfter error: the pause it
 // asks for, bounded.
 func (c *Consumer) retryAfter(err error) (time.Duration, bool) {

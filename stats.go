@@ -23,10 +23,13 @@ type Stats struct {
 	Polls          uint64 // polls that brought records
 	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now
-	PeakInFlight   int    // most handler calls ever running at once
-	Buffered       int    // records fetched and not finished
-	BufferedBytes  int64  // their bytes (keys, values, headers)
-	Partitions     []PartitionStats
+	// ConcurrencyLimit is how many handler calls may run at once now:
+	// MaxProcCount (or what SetMaxProcCount set), or the adaptive limit.
+	ConcurrencyLimit int
+	PeakInFlight     int   // most handler calls ever running at once
+	Buffered         int   // records fetched and not finished
+	BufferedBytes    int64 // their bytes (keys, values, headers)
+	Partitions       []PartitionStats
 }
 
 // PartitionStats describes one partition the consumer owns.
@@ -78,7 +81,7 @@ func (c *Consumer) Stats() Stats {
 		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
 		Joins: s.Joins, Pauses: s.Pauses, Blocked: s.Blocked, Released: s.Released, Holds: s.Holds, Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
-		InFlight: s.InFlight, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
+		InFlight: s.InFlight, ConcurrencyLimit: s.Limit, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
 	}
 	for i, p := range s.Partitions {

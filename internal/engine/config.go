@@ -71,6 +71,12 @@ type Config struct {
 	// record is then retried after that delay without using up a retry.
 	// nil: no error does.
 	RetryAfter func(error) (time.Duration, bool)
+	// Adaptive runs between 1 and MaxProcCount handler calls at once,
+	// adapting the limit to latency and overload (internal/limit).
+	Adaptive bool
+	// Overloaded reports whether an error says the downstream is
+	// overloaded, for the adaptive limit; nil: none does.
+	Overloaded func(error) bool
 	// OnCommit, if not nil, is told of every commit request: how long it
 	// took, how many partitions it carried and its error. It runs on the
 	// committing goroutine and must be quick.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"time"
 )
 
 // PanicError is a handler panic turned into an error.
@@ -66,8 +67,9 @@ func (e *Engine[R]) work() {
 			continue
 		}
 		for i, it := range mine {
-			if e.pace.holding.Load() {
-				// A hold began: the rest of the batch goes back to
+			if e.pace.holding.Load() || (e.conc.adapt != nil && int(e.calls.Load()) >= e.conc.adapt.Limit()) {
+				// A hold began, or the adaptive limit fell below the
+				// calls running: the rest of the batch goes back to
 				// the queue, to run after it.
 				for _, rest := range mine[i:] {
 					rest.out, rest.err = notRun, nil
@@ -77,6 +79,13 @@ func (e *Engine[R]) work() {
 			n := e.calls.Add(1)
 			if n > e.peak.Load() {
 				e.notePeak(n)
+			}
+			if e.conc.adapt != nil {
+				t0 := time.Now()
+				it.out, it.err = e.run(it)
+				e.calls.Add(-1)
+				e.conc.adapt.Sample(time.Since(t0), int(n), it.err != nil && e.cfg.Overloaded != nil && e.cfg.Overloaded(it.err))
+				continue
 			}
 			it.out, it.err = e.run(it)
 			e.calls.Add(-1)
@@ -107,9 +116,10 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 			dst = append(dst, it)
 		}
 		cont = cont[:0]
-		if e.held() {
-			// A handler asked for a pause: the records released to
-			// this worker wait in the queue with the others.
+		if e.held() || e.conc.busy >= e.conc.limit {
+			// A handler asked for a pause, or the concurrency limit is
+			// reached: the records released to this worker wait in the
+			// queue with the others.
 			for _, it := range dst {
 				e.ready.push(it)
 			}
@@ -118,7 +128,7 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 			// A fair share of the queue, of one partition: a record
 			// that runs long then delays only later records of its own
 			// partition, which could not be committed before it anyway.
-			k := min(e.takeMax, max(1, n/e.cfg.MaxProcCount))
+			k := min(e.takeMax, max(1, n/e.conc.limit))
 			var p *partition[R]
 			for len(dst) < k {
 				it := e.ready.peek()
@@ -141,6 +151,7 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 				it.p.running.pushBack(it)
 			}
 			e.inflight += len(dst)
+			e.conc.busy++
 			return dst
 		}
 		e.idle++
@@ -228,6 +239,10 @@ func (e *Engine[R]) call(ctx context.Context, it *item[R]) (err error) {
 func (e *Engine[R]) settleAll(done, cont []*item[R]) ([]*item[R], bool) {
 	if len(done) == 0 {
 		return cont, false
+	}
+	e.conc.busy--
+	if e.conc.adapt != nil {
+		e.adaptLimit()
 	}
 	e.inflight -= len(done)
 	for i, it := range done {

@@ -63,6 +63,7 @@ type Engine[R any] struct {
 	counters   Counters
 	pace       pacer // rate limit and holds; see pace.go
 	takeMax    int   // most records a worker takes at once
+	conc       concurrency
 }
 
 // phase is where the engine is in its life.
@@ -135,6 +136,7 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	e.commits = commitTrigger{count: cfg.CommitCount, C: make(chan struct{}, 1)}
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
 	e.takeMax = e.pace.init(cfg.MaxRecordsPerSecond)
+	e.conc.init(cfg.MaxProcCount, cfg.Adaptive)
 	e.updateWindow()
 	return e
 }
@@ -169,10 +171,9 @@ func (e *Engine[R]) Run(ctx context.Context, src Source[R]) error {
 	}
 	e.mu.Unlock()
 
-	e.workers.Add(e.cfg.MaxProcCount)
-	for range e.cfg.MaxProcCount {
-		go e.work()
-	}
+	e.mu.Lock()
+	e.startWorkers()
+	e.mu.Unlock()
 	commitCtx, stopCommits := context.WithCancel(context.Background())
 	committerDone := make(chan struct{})
 	go func() {

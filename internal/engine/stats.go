@@ -26,6 +26,7 @@ type PartitionStats struct {
 type Stats struct {
 	Counters
 	InFlight      int
+	Limit         int // handler calls allowed at once now: MaxProcCount, or the adaptive limit
 	Buffered      int
 	BufferedBytes int64
 	Partitions    []PartitionStats // sorted by topic, partition
@@ -37,7 +38,7 @@ func (e *Engine[R]) Stats() Stats {
 	peak := int(e.peak.Load())
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Stats{Counters: e.counters, InFlight: int(e.calls.Load()), Buffered: e.flow.records, BufferedBytes: e.flow.bytes}
+	s := Stats{Counters: e.counters, InFlight: int(e.calls.Load()), Buffered: e.flow.records, BufferedBytes: e.flow.bytes, Limit: e.conc.limit}
 	s.PeakInFlight = peak
 	s.Partitions = make([]PartitionStats, 0, len(e.parts))
 	for _, p := range e.parts {

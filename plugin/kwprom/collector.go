@@ -92,6 +92,7 @@ func NewCollector(c *kafkaworker.Consumer) *Collector {
 			counter("dispatch_holds_total", "Times a handler's RetryAfter error held all dispatch (or extended a hold): the downstream asked to be left alone.", func(s *kafkaworker.Stats) uint64 { return s.Holds }),
 			counter("revoke_timeouts_total", "Revoked partitions given up with handlers still running after RevokeTimeout.", func(s *kafkaworker.Stats) uint64 { return s.RevokeTimeouts }),
 			gauge("in_flight", "Handler calls running now; at most max_proc_count.", func(s *kafkaworker.Stats) int { return s.InFlight }),
+			gauge("concurrency_limit", "Handler calls allowed at once now: max_proc_count, or the adaptive limit (AdaptiveConcurrency).", func(s *kafkaworker.Stats) int { return s.ConcurrencyLimit }),
 			gauge("peak_in_flight", "Most handler calls ever running at once.", func(s *kafkaworker.Stats) int { return s.PeakInFlight }),
 			gauge("buffered_records", "Records fetched and not finished; at most max_buffered_records.", func(s *kafkaworker.Stats) int { return s.Buffered }),
 			gauge("partitions_owned", "Partitions this consumer owns now.", func(s *kafkaworker.Stats) int { return len(s.Partitions) }),

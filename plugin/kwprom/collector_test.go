@@ -139,6 +139,7 @@ func TestMetricsReflectConsumer(t *testing.T) {
 		"kafkaworker_buffered_records":            0,
 		"kafkaworker_partitions_owned":            3,
 		"kafkaworker_max_proc_count":              8,
+		"kafkaworker_concurrency_limit":           8,
 	}
 	for p, end := range ends {
 		want[partitionSeries("partition_committed_offset", topic, p)] = float64(end)

@@ -53,7 +53,8 @@ type HTTPConfig struct {
 // *StatusError wrapping ErrRejected. A 429 or 503 with a Retry-After header
 // (seconds or an HTTP date) returns kafkaworker.RetryAfter: the consumer
 // then starts no record for that long, instead of retrying at once, and
-// the attempt uses up no retry. Redirects are not followed: a 301, 302
+// the attempt uses up no retry. Without Retry-After it returns
+// kafkaworker.Overloaded, which cuts an adaptive concurrency limit. Redirects are not followed: a 301, 302
 // or 303 would turn the POST into a GET and lose the body.
 //
 // HTTP is safe for concurrent use.
@@ -136,6 +137,9 @@ func (h *HTTP) Handle(ctx context.Context, r *kafkaworker.Record) error {
 			// all dispatch until then instead of retrying at once.
 			return kafkaworker.RetryAfter(d, se)
 		}
+		// Overloaded without saying for how long: retried with the
+		// usual backoff, and an adaptive limit is cut.
+		return kafkaworker.Overloaded(se)
 	}
 	return se
 }

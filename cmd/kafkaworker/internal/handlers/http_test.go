@@ -330,6 +330,8 @@ func TestHTTPRetryAfter(t *testing.T) {
 			t.Errorf("%d %q: %v, want a StatusError", tt.code, tt.header, err)
 		case tt.want < 0 && errors.As(err, &ra):
 			t.Errorf("%d %q: %v, want no RetryAfter", tt.code, tt.header, err)
+		case kafkaworker.IsOverloaded(err) != (tt.code != http.StatusInternalServerError):
+			t.Errorf("%d %q: %v: IsOverloaded %t", tt.code, tt.header, err, kafkaworker.IsOverloaded(err))
 		case tt.want >= 0 && (!errors.As(err, &ra) || ra.Delay != tt.want):
 			t.Errorf("%d %q: %v, want RetryAfter %s", tt.code, tt.header, err, tt.want)
 		}
