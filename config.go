@@ -151,6 +151,16 @@ type Config struct {
 	// Hazard: latency that rises for reasons other than load (a slow
 	// record, a GC pause) lowers throughput for a few round trips.
 	AdaptiveConcurrency bool
+	// MaxBatchSize is the most records in one HandleBatch call (NewBatch
+	// only). Default 100. MaxProcCount bounds the records in flight, so
+	// a batch holds at most MaxProcCount records: raise MaxProcCount with
+	// it.
+	MaxBatchSize int
+	// BatchLinger is how long a partial batch waits for more records
+	// before it is handled anyway (NewBatch only). Default 5ms. A batch
+	// also starts at once when every worker waits in it. Longer: fuller
+	// batches, more latency per record.
+	BatchLinger time.Duration
 	// MaxRecordsPerSecond bounds the rate at which records are handed to
 	// the handler, over all partitions (a token bucket, golang.org/x/time/
 	// rate, with a burst of 20 ms of records). Default 0: no bound, and no
@@ -229,6 +239,8 @@ func (c Config) WithDefaults() Config {
 	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
 	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
 	c.Ordering = cmp.Or(c.Ordering, Unordered)
+	c.MaxBatchSize = cmp.Or(c.MaxBatchSize, DefaultMaxBatchSize)
+	c.BatchLinger = cmp.Or(c.BatchLinger, DefaultBatchLinger)
 	if c.FailurePolicy == "" {
 		c.FailurePolicy = BlockPolicy
 		if c.DeadLetterTopic != "" {
@@ -304,6 +316,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBufferedBytes < 1<<20 {
 		bad("MaxBufferedBytes", c.MaxBufferedBytes, "must be at least 1 MiB (1048576)")
+	}
+	if c.MaxBatchSize < 1 {
+		bad("MaxBatchSize", c.MaxBatchSize, "must be at least 1")
+	}
+	if c.BatchLinger < 0 {
+		bad("BatchLinger", c.BatchLinger, "must not be negative")
 	}
 	if c.MaxRecordsPerSecond < 0 {
 		bad("MaxRecordsPerSecond", c.MaxRecordsPerSecond, "must be 0 (no bound) or a positive number")

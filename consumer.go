@@ -29,6 +29,7 @@ type Consumer struct {
 	running  atomic.Bool
 	onCommit func(time.Duration, int, error)
 	checkTO  time.Duration
+	batcher  *batcher // NewBatch's; nil for a Handler
 
 	stop     context.CancelFunc // ends Run's context; set once Run starts
 	stopMu   sync.Mutex
@@ -187,6 +188,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		"max_proc_count", c.cfg.MaxProcCount, "ordering", c.cfg.Ordering)
 	err = c.eng.Run(ctx, src)
 	c.running.Store(false)
+	if c.batcher != nil {
+		c.batcher.stop(ShutdownMargin)
+	}
 	switch {
 	case errors.Is(err, engine.ErrFatal):
 		return err

@@ -334,3 +334,46 @@ func Example_rateLimit() {
 	// Output:
 	// sent: 10 holds: 1 failed: 0
 }
+
+// A BatchHandler gets many records per call (one transaction, one bulk
+// request); offsets are still committed per record, in order. A record
+// that fails its batch is isolated by bisection and alone meets the
+// FailurePolicy.
+func ExampleNewBatch() {
+	var records []*kgo.Record
+	for i := range 250 {
+		records = append(records, &kgo.Record{Topic: "clicks", Value: fmt.Appendf(nil, "click %d", i)})
+	}
+	seeds, stop := exampleCluster(1, []string{"clicks"}, records...)
+	defer stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stored atomic.Int32
+	h := kafkaworker.BatchHandlerFunc(func(ctx context.Context, recs []*kafkaworker.Record) error {
+		// INSERT … VALUES (…), (…), … in one statement.
+		if stored.Add(int32(len(recs))) == 250 {
+			cancel()
+		}
+		return nil
+	})
+	c, err := kafkaworker.NewBatch(kafkaworker.Config{
+		BootstrapServers: seeds,
+		GroupID:          "clicks-to-db",
+		Topic:            "clicks",
+		MaxProcCount:     100, // records in flight, so at most 100 per batch
+		MaxBatchSize:     100,
+	}, h, kafkaworker.WithLogger(logger))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Run(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := c.Stats()
+	fmt.Println("stored:", stored.Load(), "processed:", s.Processed)
+	// Output:
+	// stored: 250 processed: 250
+}
