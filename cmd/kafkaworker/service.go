@@ -63,7 +63,7 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer release()
 	reg := prometheus.NewRegistry()
 	metrics := kprom.NewMetrics("kafkaworker", kprom.Registry(reg), kprom.GoCollectors())
-	c, err := kafkaworker.New(s.Kafka, h,
+	c, err := newConsumer(s, h,
 		kafkaworker.WithLogger(log),
 		kafkaworker.WithClientOptions(kgo.WithHooks(metrics)),
 		kafkaworker.WithCommitObserver(newCommitObserver(reg)),

@@ -130,6 +130,13 @@ func (h *HTTP) Handle(ctx context.Context, r *kafkaworker.Record) error {
 	if err != nil && snippet == "" {
 		snippet = "(body unreadable: " + err.Error() + ")"
 	}
+	return statusError(resp, snippet)
+}
+
+// statusError turns an answer other than 2xx into the error the consumer
+// acts on: RetryAfter for a 429 or 503 with Retry-After, Overloaded for one
+// without, a *StatusError otherwise.
+func statusError(resp *http.Response, snippet string) error {
 	se := &StatusError{Code: resp.StatusCode, Body: snippet, Retryable: retryableStatus(resp.StatusCode)}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -345,5 +346,51 @@ func TestParseRetryAfterDate(t *testing.T) {
 	}
 	if d, ok := parseRetryAfter(now.Add(-time.Hour).Format(http.TimeFormat), now); !ok || d != 0 {
 		t.Fatalf("date in the past: %s %v", d, ok)
+	}
+}
+
+// A batch is one POST of a JSON array; a 2xx body listing failed indexes
+// is a BatchError, an empty one success, a 503 with Retry-After a
+// RetryAfter.
+func TestHTTPBatch(t *testing.T) {
+	var got []map[string]any
+	var size string
+	answer := func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }
+	h := newHandler(t, func(w http.ResponseWriter, r *http.Request) {
+		size = r.Header.Get("X-Kafka-Batch-Size")
+		if r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
+		}
+		got = nil
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			t.Error(err)
+		}
+		answer(w)
+	}, HTTPConfig{})
+	a, b := record(), record()
+	b.Offset, b.Key, b.Value, b.Attempt = 43, nil, []byte{0xff}, 0
+	if err := h.HandleBatch(context.Background(), []*kafkaworker.Record{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if size != "2" || len(got) != 2 || got[0]["offset"] != 42.0 || got[0]["value"] != `{"id":1}` || got[0]["attempt"] != 2.0 ||
+		got[1]["key"] != nil || got[1]["value_encoding"] != "base64" || got[1]["attempt"] != 1.0 {
+		t.Fatalf("size %s, body %v", size, got)
+	}
+	answer = func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"failed":[{"index":1,"error":"duplicate key"}]}`)
+	}
+	err := h.HandleBatch(context.Background(), []*kafkaworker.Record{a, b})
+	var be *kafkaworker.BatchError
+	if !errors.As(err, &be) || len(be.Errs) != 1 || be.Errs[1] == nil || be.Errs[1].Error() != "duplicate key" {
+		t.Fatalf("%v, want a BatchError for index 1", err)
+	}
+	answer = func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "3")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	var ra *kafkaworker.RetryAfterError
+	if err := h.HandleBatch(context.Background(), []*kafkaworker.Record{a}); !errors.As(err, &ra) || ra.Delay != 3*time.Second {
+		t.Fatalf("%v, want RetryAfter 3s", err)
 	}
 }
