@@ -137,6 +137,13 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
 	e.takeMax = e.pace.init(cfg.MaxRecordsPerSecond)
 	e.conc.init(cfg.MaxProcCount, cfg.Adaptive)
+	if cfg.Adaptive {
+		// One record per take: the limit moves with every settle, and no
+		// worker holds records that a cut would leave waiting behind a
+		// slow call. The lock round per record is small beside the
+		// I/O-bound calls adaptive concurrency is for.
+		e.takeMax = 1
+	}
 	e.updateWindow()
 	return e
 }

@@ -9,8 +9,8 @@
 // round trip (as many samples as the limit). At the end of each window the
 // limit is:
 //   - cut to 90% when the window's mean latency exceeds Tolerance × the
-//     baseline, the lowest window mean of the recent windows: queueing has
-//     begun downstream;
+//     baseline, the lower quartile of the recent windows' means: queueing
+//     has begun downstream;
 //   - otherwise raised, if the window used at least half the limit (a limit
 //     nobody uses proves nothing): doubled until the first cut (slow start,
 //     so that a cold start reaches a high limit in a few round trips), then
@@ -22,6 +22,7 @@
 package limit
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,8 +53,9 @@ type AIMD struct {
 	peak     int // most calls in flight seen by a sample
 	overload bool
 
-	means [baselineWindows]time.Duration // recent window means, a ring
-	next  int
+	means  [baselineWindows]time.Duration // recent window means, a ring
+	next   int
+	sorted []time.Duration // scratch for baseline
 
 	current atomic.Int64 // int(limit), for Limit without the mutex
 	lastCut time.Time    // when an overload last cut the limit
@@ -115,19 +117,29 @@ func (a *AIMD) Sample(latency time.Duration, inflight int, overload bool) int {
 	return int(a.limit)
 }
 
+// baseline is the latency the limit compares a window with: the lower
+// quartile of the recent windows' means (this one's included). Not their
+// minimum: latency is noisy (timers, GC, a busy machine), and one lucky
+// window would make every later one look congested. Called with mu held.
+func (a *AIMD) baseline(mean time.Duration) time.Duration {
+	ms := append(a.sorted[:0], mean)
+	for _, m := range a.means {
+		if m > 0 {
+			ms = append(ms, m)
+		}
+	}
+	slices.Sort(ms)
+	a.sorted = ms
+	return ms[len(ms)/4]
+}
+
 // endWindow adjusts the limit from the window's samples. Called with mu
 // held.
 func (a *AIMD) endWindow() {
-	var mean time.Duration
-	base := time.Duration(0)
+	var mean, base time.Duration
 	if a.timed > 0 {
 		mean = a.sum / time.Duration(a.timed)
-		base = mean
-		for _, m := range a.means {
-			if m > 0 && m < base {
-				base = m
-			}
-		}
+		base = a.baseline(mean)
 		a.means[a.next] = mean
 		a.next = (a.next + 1) % len(a.means)
 	}
