@@ -145,7 +145,7 @@ type Config struct {
 	// concurrency-limits do (AIMD, internal/limit): it starts at 8, doubles
 	// each round trip until latency rises, then adds one per round trip,
 	// and cuts 10% when the mean latency of a round trip's calls exceeds
-	// 1.3× the lowest of recent ones, or at once when a handler returns
+	// 1.3× the lower quartile of recent ones, or at once when a handler returns
 	// Overloaded or RetryAfter. Default false. For a downstream whose
 	// capacity is unknown or changes: MaxProcCount is then a ceiling.
 	// Hazard: latency that rises for reasons other than load (a slow
