@@ -22,8 +22,9 @@ import (
 // of one partition, so a batch may be processed in any order.
 //
 // Returning nil marks every record of the batch done. Returning a
-// *BatchError gives each record its own result. Any other error fails the
-// batch: it is bisected, each half tried again after the retry backoff,
+// *BatchError gives each record its own result. RetryAfter and Overloaded
+// apply to every record of the batch, without bisection. Any other error
+// fails the batch: it is bisected, each half tried again after the retry backoff,
 // until the records that fail on their own are isolated; only those are
 // retried (alone) and, once their retries are used up, meet FailurePolicy.
 // So one poison record does not send its whole batch to the dead-letter
@@ -220,7 +221,10 @@ func (b *batcher) process(batch []*waiter, depth int) {
 			w.done <- be.Errs[i]
 		}
 		return
-	case len(batch) == 1 || b.ctx.Err() != nil:
+	case len(batch) == 1 || b.ctx.Err() != nil || IsOverloaded(err):
+		// Overload (RetryAfter, Overloaded) is the downstream's, not a
+		// record's: bisecting would only send it more calls. Every
+		// record gets the error; RetryAfter holds all dispatch.
 		for _, w := range batch {
 			w.done <- err
 		}

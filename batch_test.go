@@ -154,3 +154,50 @@ func TestBatchErrorMessage(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// A batch that answers RetryAfter is not bisected: every record waits out
+// the pause and is retried, none fails.
+func TestBatchRetryAfterIsNotBisected(t *testing.T) {
+	cl := testkafka.Start(t)
+	topic, group := cl.Topic(t, 1), cl.Name(t, "g")
+	const n = 50
+	cl.Produce(t, topic, n, nil)
+	ends := cl.EndOffsets(t, topic)
+	var mu sync.Mutex
+	held := map[int64]bool{} // offsets of the throttled batch
+	var bisected atomic.Int64
+	h := kafkaworker.BatchHandlerFunc(func(ctx context.Context, recs []*kafkaworker.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(held) == 0 {
+			for _, r := range recs {
+				held[r.Offset] = true
+			}
+			return kafkaworker.RetryAfter(10*time.Millisecond, errors.New("429"))
+		}
+		for _, r := range recs {
+			if held[r.Offset] && r.Attempt == 1 {
+				bisected.Add(1) // a part of the throttled batch, tried again as such
+			}
+		}
+		return nil
+	})
+	cfg := baseConfig(cl, group, topic)
+	cfg.MaxProcCount = n
+	cfg.MaxBatchSize = n
+	cfg.MaxRetries = -1
+	cfg.FailurePolicy = kafkaworker.StopPolicy
+	c, err := kafkaworker.NewBatch(cfg, h, kafkaworker.WithLogger(testLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runConsumer(t, c)
+	poll.Until(t, 30*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Stats(); bisected.Load() != 0 || s.Failed != 0 || s.Processed != n || s.Holds != 1 {
+		t.Fatalf("%d records of the throttled batch tried again in part of it; failed %d, processed %d, holds %d",
+			bisected.Load(), s.Failed, s.Processed, s.Holds)
+	}
+}

@@ -19,7 +19,7 @@ type Stats struct {
 	Pauses         uint64 // partitions paused because their window was full
 	Blocked        uint64 // records held by the block policy, over time (Partitions lists those held now)
 	Released       uint64 // blocked records let go by Release
-	Holds          uint64 // times a RetryAfter error held (or extended a hold on) all dispatch
+	Holds          uint64 // times a RetryAfter error held all dispatch (extending a hold does not count)
 	Polls          uint64 // polls that brought records
 	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now

@@ -94,7 +94,7 @@ type Counters struct {
 	Pauses         uint64 // partitions paused because their window was full
 	Blocked        uint64 // records that used up their retries under the Block policy
 	Released       uint64 // blocked records let go by Release
-	Holds          uint64 // times dispatch was held (or a hold extended) for a RetryAfter error
+	Holds          uint64 // times all dispatch was held for a RetryAfter error (extensions not counted)
 	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
 }

@@ -78,7 +78,9 @@ func (e *Engine[R]) hold(d time.Duration) {
 	if e.pace.stopped || !until.After(e.pace.until) {
 		return
 	}
-	e.counters.Holds++
+	if e.pace.until.IsZero() {
+		e.counters.Holds++ // a new hold, not an extension
+	}
 	e.pace.until = until
 	e.pace.holding.Store(true)
 	if e.pace.timer == nil {
