@@ -42,10 +42,10 @@ const (
 	// SkipPolicy logs and counts the failure and moves on.
 	SkipPolicy FailurePolicy = "skip"
 	// StopPolicy makes Run return the handler's error after a graceful
-	// shutdown; the record's offset is never committed. Hazard: in a group,
-	// the partition moves to another member, which meets the same record
-	// and stops too, so one poison record can stop every member in turn
-	// (see BlockPolicy).
+	// shutdown; the record's offset is never committed. Hazard: restarted,
+	// the member (or whichever member the partition moved to) meets the
+	// same record and stops again, so one poison record keeps the group
+	// restarting (see BlockPolicy).
 	StopPolicy FailurePolicy = "stop"
 	// BlockPolicy keeps retrying the record without end, at
 	// RetryBackoffMax once the backoff has grown to it, and holds back only
