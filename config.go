@@ -60,6 +60,19 @@ const (
 	BlockPolicy FailurePolicy = "block"
 )
 
+// GroupProtocol names a consumer group protocol.
+type GroupProtocol string
+
+const (
+	// ClassicProtocol is the group protocol of Kafka before 4.0: the
+	// members rebalance among themselves (cooperative-sticky here).
+	ClassicProtocol GroupProtocol = "classic"
+	// ConsumerProtocol is KIP-848's protocol (Kafka 4.0+): the broker
+	// assigns the partitions and revokes them incrementally. On brokers
+	// without it the consumer falls back to classic.
+	ConsumerProtocol GroupProtocol = "consumer"
+)
+
 // Config configures a Consumer. The first group of fields carries the names
 // of the seed's appsettings.json ("Kafka" section); a zero value means the
 // documented default, so a Config with only BootstrapServers, GroupID and
@@ -176,6 +189,20 @@ type Config struct {
 	// running handlers before committing what is done and giving it up.
 	// It must stay below RebalanceTimeout. Default 20s.
 	RevokeTimeout time.Duration
+	// GroupInstanceID makes this consumer a static member of its group
+	// (Kafka's group.instance.id, KIP-345): a restarted consumer with the
+	// same id takes its partitions back without a rebalance, as long as it
+	// returns within SessionTimeout, and a stopped one keeps them reserved
+	// until then (its partitions wait rather than move). Give each
+	// instance its own stable id, such as a StatefulSet pod's name; two
+	// live consumers with the same id fence each other. Default "": dynamic
+	// membership.
+	GroupInstanceID string
+	// GroupProtocol is the group protocol: classic (default), where the
+	// members balance the partitions among themselves, or consumer
+	// (KIP-848, Kafka 4.0+), where the broker does, incrementally and
+	// without stopping the group.
+	GroupProtocol GroupProtocol
 	// SessionTimeout and RebalanceTimeout are the group's (Kafka's
 	// session.timeout.ms and rebalance.timeout.ms). Defaults 45s and 60s.
 	SessionTimeout   time.Duration
@@ -248,6 +275,7 @@ func (c Config) WithDefaults() Config {
 		}
 	}
 	c.AutoOffsetReset = cmp.Or(c.AutoOffsetReset, "earliest")
+	c.GroupProtocol = cmp.Or(c.GroupProtocol, ClassicProtocol)
 	c.ClientID = cmp.Or(c.ClientID, DefaultClientID)
 	c.SecurityProtocol = cmp.Or(c.SecurityProtocol, "PLAINTEXT")
 	return c
@@ -352,6 +380,14 @@ func (c Config) Validate() error {
 	}
 	if c.RevokeTimeout >= c.RebalanceTimeout {
 		bad("RevokeTimeout", c.RevokeTimeout, fmt.Sprintf("must be below RebalanceTimeout (%s), or the group expels the member while it drains", c.RebalanceTimeout))
+	}
+	switch GroupProtocol(strings.ToLower(string(c.GroupProtocol))) {
+	case ClassicProtocol, ConsumerProtocol:
+	default:
+		bad("GroupProtocol", c.GroupProtocol, "must be classic or consumer")
+	}
+	if len(c.GroupInstanceID) > 249 || strings.TrimSpace(c.GroupInstanceID) != c.GroupInstanceID {
+		bad("GroupInstanceId", c.GroupInstanceID, "must be at most 249 characters, without leading or trailing spaces")
 	}
 	switch strings.ToLower(c.AutoOffsetReset) {
 	case "earliest", "latest":

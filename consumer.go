@@ -183,6 +183,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		src.Close()
 		return err
 	}
+	budgetCtx, cancelBudget := context.WithTimeout(ctx, 5*time.Second)
+	c.eng.SetMetadataBudget(src.MetadataBudget(budgetCtx))
+	cancelBudget()
 	c.running.Store(true)
 	c.log.Info("kafkaworker consuming", "topics", c.cfg.AllTopics(), "group", c.cfg.GroupID,
 		"max_proc_count", c.cfg.MaxProcCount, "ordering", c.cfg.Ordering)
@@ -233,20 +236,22 @@ func (c *Consumer) newSource() (*kafka.Source[*Record], error) {
 		return nil, err
 	}
 	return kafka.NewSource(kafka.Options{
-		Seeds:            kafka.SplitSeeds(c.cfg.BootstrapServers),
-		Group:            c.cfg.GroupID,
-		Topics:           c.cfg.AllTopics(),
-		ClientID:         c.cfg.ClientID,
-		SessionTimeout:   c.cfg.SessionTimeout,
-		RebalanceTimeout: c.cfg.RebalanceTimeout,
-		ResetToLatest:    strings.EqualFold(c.cfg.AutoOffsetReset, "latest"),
-		TLS:              tlsCfg,
-		SASL:             mech,
-		Logger:           c.log,
-		Extra:            c.extra,
-		PrefetchBytes:    int64(c.cfg.MaxBufferedBytes) / prefetchShare,
-		PartitionRecords: int64(c.cfg.PartitionWindow) / 2,
-		Listener:         c.eng,
+		Seeds:               kafka.SplitSeeds(c.cfg.BootstrapServers),
+		Group:               c.cfg.GroupID,
+		Topics:              c.cfg.AllTopics(),
+		ClientID:            c.cfg.ClientID,
+		SessionTimeout:      c.cfg.SessionTimeout,
+		RebalanceTimeout:    c.cfg.RebalanceTimeout,
+		ResetToLatest:       strings.EqualFold(c.cfg.AutoOffsetReset, "latest"),
+		InstanceID:          c.cfg.GroupInstanceID,
+		ServerSideBalancing: strings.EqualFold(string(c.cfg.GroupProtocol), string(ConsumerProtocol)),
+		TLS:                 tlsCfg,
+		SASL:                mech,
+		Logger:              c.log,
+		Extra:               c.extra,
+		PrefetchBytes:       int64(c.cfg.MaxBufferedBytes) / prefetchShare,
+		PartitionRecords:    int64(c.cfg.PartitionWindow) / 2,
+		Listener:            c.eng,
 	}, kafka.SourceOptions[*Record]{
 		Convert:         convert,
 		Unconvert:       unconvert,

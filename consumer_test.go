@@ -62,35 +62,52 @@ func TestConsumeAllOutOfOrderCommitsEndOffsets(t *testing.T) {
 }
 
 // A consumer stopped mid-stream and a new one started in the same group:
-// zero records skipped, zero processed twice.
+// zero records skipped, zero processed twice, in every ordering mode. At a
+// graceful stop, records queued behind running ones stay unfinished while
+// later ones are done: the final commit's metadata carries those, so the
+// next consumer does not run them again.
 func TestStopAndRestartMidStreamSkipsNothingAndRepeatsNothing(t *testing.T) {
+	for _, ord := range []kafkaworker.Ordering{kafkaworker.Unordered, kafkaworker.KeyOrdered, kafkaworker.PartitionOrdered} {
+		t.Run(string(ord), func(t *testing.T) { testStopAndRestart(t, ord) })
+	}
+}
+
+func testStopAndRestart(t *testing.T, ord kafkaworker.Ordering) {
 	cl := testkafka.Start(t)
 	topic, group := cl.Topic(t, 6), cl.Name(t, "g")
-	const n = 30000
-	cl.Produce(t, topic, n, nil)
+	n := 30000
+	if ord == kafkaworker.PartitionOrdered {
+		n = 6000 // six records at a time
+	}
+	cl.Produce(t, topic, n, func(i int) []byte { return []byte(fmt.Sprint("k", i%500)) })
 	ends := cl.EndOffsets(t, topic)
 	tr := newTracker()
 	h := kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
-		time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond) // simulated work
+		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond) // simulated work, 0-2 ms
 		tr.mark(r)
 		return nil
 	})
 	cfg := baseConfig(cl, group, topic)
-	cfg.MaxProcCount = 100
-	for round := 0; tr.count() < n; round++ {
-		if round > 10 {
+	cfg.MaxProcCount = 64
+	cfg.Ordering = ord
+	rounds := 0
+	var restored uint64
+	for ; tr.unique() < n; rounds++ {
+		if rounds > 10 {
 			t.Fatal("not done after 10 restarts")
 		}
-		_, stop := startConsumer(t, cfg, h)
-		target := min(n, tr.count()+n/3)
-		poll.Until(t, 60*time.Second, "a third more processed", func() bool { return tr.count() >= target })
+		c, stop := startConsumer(t, cfg, h)
+		target := min(n, tr.unique()+n/4)
+		poll.Until(t, 60*time.Second, "a quarter more processed", func() bool { return tr.unique() >= target })
 		if err := stop(); err != nil {
-			t.Fatalf("round %d: Run: %v", round, err)
+			t.Fatalf("round %d: Run: %v", rounds, err)
 		}
+		restored += c.Stats().Restored
 	}
 	lost, dup, first := tr.check(ends)
+	t.Logf("tier %s, %s: %d records in %d runs, %d skipped as done by the previous run, %d handled twice", cl.Tier(), ord, n, rounds, restored, dup)
 	if lost != 0 || dup != 0 {
-		t.Fatalf("lost %d (first %s), duplicates %d", lost, first, dup)
+		t.Fatalf("lost %d (first %s), handled twice %d", lost, first, dup)
 	}
 	if !committedAll(cl, group, topic, ends) {
 		t.Fatalf("committed %v, want %v", cl.Committed(t, group, topic), ends)
@@ -141,8 +158,14 @@ func TestKeyOrderingEndToEnd(t *testing.T) {
 
 // Consumers join and leave a 12-partition group while records flow:
 // nothing is left unprocessed, and duplicates come only from revokes that
-// timed out (none here, so none at all).
+// timed out (none here, so none at all), in every ordering mode.
 func TestMembersJoinAndLeaveMidStream(t *testing.T) {
+	for _, ord := range []kafkaworker.Ordering{kafkaworker.Unordered, kafkaworker.KeyOrdered, kafkaworker.PartitionOrdered} {
+		t.Run(string(ord), func(t *testing.T) { testMembersJoinAndLeave(t, ord) })
+	}
+}
+
+func testMembersJoinAndLeave(t *testing.T, ord kafkaworker.Ordering) {
 	cl := testkafka.Start(t)
 	topic, group := cl.Topic(t, 12), cl.Name(t, "g")
 	n := 100000
@@ -161,6 +184,7 @@ func TestMembersJoinAndLeaveMidStream(t *testing.T) {
 	})
 	cfg := baseConfig(cl, group, topic)
 	cfg.MaxProcCount = 50
+	cfg.Ordering = ord
 	var consumers []*kafkaworker.Consumer
 	var stops []func() error
 	start := func() {
@@ -196,8 +220,8 @@ func TestMembersJoinAndLeaveMidStream(t *testing.T) {
 		revoked += c.Stats().Revoked
 	}
 	lost, dup, first := tr.check(ends)
-	t.Logf("tier %s: %d records, %d consumers, %d partitions revoked, %d revoke timeouts, %d duplicates",
-		cl.Tier(), n, len(consumers), revoked, timeouts, dup)
+	t.Logf("tier %s, %s: %d records, %d consumers, %d partitions revoked, %d revoke timeouts, %d duplicates",
+		cl.Tier(), ord, n, len(consumers), revoked, timeouts, dup)
 	if lost != 0 {
 		t.Fatalf("lost %d records (first %s)", lost, first)
 	}

@@ -16,6 +16,7 @@ type Stats struct {
 	Lost           uint64 // partitions lost without a revoke
 	RevokeTimeouts uint64 // revoked partitions given up with handlers still running
 	Joins          uint64 // times this member joined (or rejoined) its group
+	Restored       uint64 // records not handled because the commit metadata said a previous owner had finished them
 	Pauses         uint64 // partitions paused because their window was full
 	Blocked        uint64 // records held by the block policy, over time (Partitions lists those held now)
 	Released       uint64 // blocked records let go by Release
@@ -80,7 +81,8 @@ func (c *Consumer) Stats() Stats {
 		Processed: s.Processed, Failed: s.Failed, Retried: s.Retried, Skipped: s.Skipped,
 		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
-		Joins: s.Joins, Pauses: s.Pauses, Blocked: s.Blocked, Released: s.Released, Holds: s.Holds, Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
+		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Blocked: s.Blocked, Released: s.Released, Holds: s.Holds,
+		Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
 		InFlight: s.InFlight, ConcurrencyLimit: s.Limit, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
 	}

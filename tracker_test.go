@@ -39,6 +39,17 @@ func (tr *tracker) count() int {
 	return tr.total
 }
 
+// unique counts the distinct records processed.
+func (tr *tracker) unique() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	n := 0
+	for _, m := range tr.seen {
+		n += len(m)
+	}
+	return n
+}
+
 // check compares what was processed with the topic's end offsets: lost is
 // offsets never processed, dup the extra processings.
 func (tr *tracker) check(ends map[int32]int64) (lost, dup int, firstLost string) {

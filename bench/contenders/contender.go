@@ -11,43 +11,72 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // Spec is one run: which consumer, with which handler, on which topic.
 type Spec struct {
-	Contender string // raw-franz-go, kafkaworker, sarama, parallel-consumer
+	Contender string // raw-franz-go, kafkaworker, sarama, franz-go-pool, kafka-go, confluent-kafka-go, parallel-consumer
 	Ordering  string // unordered, key, partition (kafkaworker and parallel-consumer)
 	MPC       int    // MaxProcCount / maxConcurrency; 0 where the design has none
-	Model     Model
-	CPUIters  int
-	Bootstrap string
-	Topic     string
-	Group     string
-	Records   int64  // records in the topic: the run ends when this many were handled
-	Profile   string // CPU profile path, or empty
+	// MaxBufferedBytes is kafkaworker's Config.MaxBufferedBytes; 0 keeps
+	// the library's default.
+	MaxBufferedBytes int
+	Model            Model
+	CPUIters         int
+	Bootstrap        string
+	Topic            string
+	Group            string
+	// Ends are the topic's end offsets, indexed by partition: a full run
+	// ends when every record below them is handled, and every run tracks
+	// which of them it handled.
+	Ends []int64
+	// Warmup and Window make a windowed run: the steady-state window opens
+	// Warmup after the first record, lasts Window, and then the contender
+	// stops (drains what is in flight and commits). Window 0 is a full run
+	// that consumes the whole topic; its steady state is taken between the
+	// 10% and 90% handled marks.
+	Warmup, Window time.Duration
+	Profile        string // CPU profile path, or empty
+}
+
+// Records is the number of records in the topic.
+func (s Spec) Records() int64 {
+	var n int64
+	for _, e := range s.Ends {
+		n += e
+	}
+	return n
 }
 
 // Label names the contender and its settings, as in the results table.
 func (s Spec) Label() string {
+	l := s.Contender
 	switch {
 	case s.Ordering != "" && s.MPC > 0:
-		return fmt.Sprintf("%s %s %d", s.Contender, s.Ordering, s.MPC)
+		l = fmt.Sprintf("%s %s %d", s.Contender, s.Ordering, s.MPC)
 	case s.Ordering != "":
-		return s.Contender + " " + s.Ordering
+		l = s.Contender + " " + s.Ordering
 	}
-	return s.Contender
+	if s.MaxBufferedBytes > 0 {
+		l += fmt.Sprintf(" MaxBufferedBytes %dMiB", s.MaxBufferedBytes>>20)
+	}
+	return l
 }
 
 // Result is what a contender reports on stdout, as one line:
 //
-//	KWBENCH handled=N elapsed_s=F startup_s=F peak_rss_kib=N
+//	KWBENCH handled=N elapsed_s=F startup_s=F peak_rss_kib=N steady_n=N steady_s=F
+//	        steady_cpu_s=F handler_mean_us=F dups=N parts=P0/D0,P1/D1,... [error="..."]
 //
-// elapsed_s runs from the first record handed to a handler until every
-// record is handled and the final commit has returned; startup_s is the time
-// before that (client start, group join), reported but not counted.
+// (on one line). elapsed_s runs from the first record handed to a handler
+// until the final commit has returned; startup_s is the time before that
+// (client start, group join). steady_n records were handled in the
+// steady-state window of steady_s seconds, using steady_cpu_s CPU seconds
+// of the whole process. handler_mean_us is the handlers' own measured mean
+// time in that window (sleep models only). parts gives, per partition, the contiguous
+// handled prefix (every offset below it handled) and the number of distinct
+// offsets handled; dups counts records handled more than once.
 type Result struct {
 	Handled int64
 	Elapsed time.Duration
@@ -56,8 +85,15 @@ type Result struct {
 	// parent's wait4 rusage cannot be used for it: Linux carries the
 	// high-water mark of the forking process's memory across exec, so
 	// every child would report at least the orchestrator's RSS.
-	PeakRSSKiB int64
-	ErrorMsg   string
+	PeakRSSKiB  int64
+	SteadyN     int64
+	SteadyTime  time.Duration
+	SteadyCPU   time.Duration
+	HandlerMean time.Duration
+	Dups        int64
+	Prefix      []int64 // per partition: every offset below it was handled
+	Distinct    []int64 // per partition: distinct offsets handled
+	ErrorMsg    string
 }
 
 // ResultPrefix starts the line that carries a Result.
@@ -65,8 +101,14 @@ const ResultPrefix = "KWBENCH "
 
 // String formats r as its line.
 func (r Result) String() string {
-	s := fmt.Sprintf("%shandled=%d elapsed_s=%.4f startup_s=%.4f peak_rss_kib=%d", ResultPrefix, r.Handled,
-		r.Elapsed.Seconds(), r.Startup.Seconds(), r.PeakRSSKiB)
+	var parts []string
+	for i := range r.Prefix {
+		parts = append(parts, fmt.Sprintf("%d/%d", r.Prefix[i], r.Distinct[i]))
+	}
+	s := fmt.Sprintf("%shandled=%d elapsed_s=%.4f startup_s=%.4f peak_rss_kib=%d steady_n=%d steady_s=%.4f "+
+		"steady_cpu_s=%.4f handler_mean_us=%.1f dups=%d parts=%s", ResultPrefix, r.Handled,
+		r.Elapsed.Seconds(), r.Startup.Seconds(), r.PeakRSSKiB, r.SteadyN, r.SteadyTime.Seconds(),
+		r.SteadyCPU.Seconds(), float64(r.HandlerMean)/float64(time.Microsecond), r.Dups, strings.Join(parts, ","))
 	if r.ErrorMsg != "" {
 		s += " error=" + strconv.Quote(r.ErrorMsg)
 	}
@@ -87,6 +129,10 @@ func ParseResult(line string) (Result, error) {
 		}
 		r.ErrorMsg, rest = msg, rest[:i]
 	}
+	seconds := func(v string) (time.Duration, error) {
+		sec, err := strconv.ParseFloat(v, 64)
+		return time.Duration(sec * float64(time.Second)), err
+	}
 	for _, f := range strings.Fields(rest) {
 		k, v, _ := strings.Cut(f, "=")
 		var err error
@@ -95,14 +141,35 @@ func ParseResult(line string) (Result, error) {
 			r.Handled, err = strconv.ParseInt(v, 10, 64)
 		case "peak_rss_kib":
 			r.PeakRSSKiB, err = strconv.ParseInt(v, 10, 64)
-		case "elapsed_s", "startup_s":
-			var sec float64
-			sec, err = strconv.ParseFloat(v, 64)
-			d := time.Duration(sec * float64(time.Second))
-			if k == "elapsed_s" {
-				r.Elapsed = d
-			} else {
-				r.Startup = d
+		case "steady_n":
+			r.SteadyN, err = strconv.ParseInt(v, 10, 64)
+		case "dups":
+			r.Dups, err = strconv.ParseInt(v, 10, 64)
+		case "elapsed_s":
+			r.Elapsed, err = seconds(v)
+		case "startup_s":
+			r.Startup, err = seconds(v)
+		case "steady_s":
+			r.SteadyTime, err = seconds(v)
+		case "steady_cpu_s":
+			r.SteadyCPU, err = seconds(v)
+		case "handler_mean_us":
+			var us float64
+			us, err = strconv.ParseFloat(v, 64)
+			r.HandlerMean = time.Duration(us * float64(time.Microsecond))
+		case "parts":
+			for _, p := range strings.Split(v, ",") {
+				if p == "" {
+					continue
+				}
+				a, b, _ := strings.Cut(p, "/")
+				pre, err1 := strconv.ParseInt(a, 10, 64)
+				dis, err2 := strconv.ParseInt(b, 10, 64)
+				if err1 != nil || err2 != nil {
+					err = fmt.Errorf("bad partition entry %q", p)
+					break
+				}
+				r.Prefix, r.Distinct = append(r.Prefix, pre), append(r.Distinct, dis)
 			}
 		}
 		if err != nil {
@@ -112,8 +179,8 @@ func ParseResult(line string) (Result, error) {
 	return r, nil
 }
 
-// Run runs the Go contender s names until every record is handled and
-// committed, or ctx ends.
+// Run runs the Go contender s names until it has handled what s asks for
+// (every record, or a window's worth) and committed, or ctx ends.
 func Run(ctx context.Context, s Spec) Result {
 	var run func(context.Context, Spec, *Tally) error
 	switch s.Contender {
@@ -123,72 +190,22 @@ func Run(ctx context.Context, s Spec) Result {
 		run = runKafkaworker
 	case "sarama":
 		run = runSarama
+	case "franz-go-pool":
+		run = runFranzPool
+	case "kafka-go":
+		run = runKafkaGo
+	case "confluent-kafka-go":
+		run = runConfluent
 	default:
 		return Result{ErrorMsg: "unknown Go contender " + s.Contender}
 	}
-	t := NewTally(s.Records)
+	t := NewTally(s)
 	err := run(ctx, s, t)
 	r := t.Result()
 	r.PeakRSSKiB = selfPeakRSS()
-	if err != nil {
+	if err != nil && r.ErrorMsg == "" {
 		r.ErrorMsg = err.Error()
 	}
-	return r
-}
-
-// Tally counts handled records and keeps the clock. Count is called by
-// every handler, concurrently; Done is closed by the call that reaches the
-// expected total, which is the contender's signal to commit and stop.
-type Tally struct {
-	want    int64
-	n       atomic.Int64
-	created time.Time
-	first   atomic.Int64 // UnixNano of the first Count, 0 before it
-	end     time.Time
-	once    sync.Once
-	done    chan struct{} // closed by the Count that reaches want
-}
-
-// NewTally starts the startup clock.
-func NewTally(want int64) *Tally {
-	return &Tally{want: want, created: time.Now(), done: make(chan struct{})}
-}
-
-// Start records the first record's arrival; later calls do nothing.
-func (t *Tally) Start() {
-	if t.first.Load() == 0 {
-		t.first.CompareAndSwap(0, time.Now().UnixNano())
-	}
-}
-
-// Count records one handled record.
-func (t *Tally) Count() {
-	if t.n.Add(1) == t.want {
-		t.once.Do(func() { close(t.done) })
-	}
-}
-
-// Done is closed once every expected record was handled.
-func (t *Tally) Done() <-chan struct{} { return t.done }
-
-// Finish stops the clock: call it when the final commit has returned.
-func (t *Tally) Finish() { t.end = time.Now() }
-
-// Result reports the counts and times.
-func (t *Tally) Result() Result {
-	r := Result{Handled: t.n.Load()}
-	first := t.first.Load()
-	if first == 0 {
-		r.ErrorMsg = "no record handled"
-		return r
-	}
-	start := time.Unix(0, first)
-	end := t.end
-	if end.IsZero() {
-		end = time.Now()
-	}
-	r.Startup = start.Sub(t.created)
-	r.Elapsed = end.Sub(start)
 	return r
 }
 

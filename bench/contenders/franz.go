@@ -14,7 +14,14 @@ import (
 // and once more, synchronously, before we stop. Concurrency is therefore
 // the partition count (12), whatever the handler.
 func runFranz(ctx context.Context, s Spec, t *Tally) error {
-	w := &franzWorkers{work: s.Model.Handler(s.CPUIters), t: t, parts: map[int32]chan []*kgo.Record{}}
+	w := &franzWorkers{work: s.Model.Handler(s.CPUIters, t), t: t, parts: map[int32]chan []*kgo.Record{}}
+	w.handle = w.serial
+	return runFranzWith(ctx, s, t, w)
+}
+
+// runFranzWith runs the poll loop of raw franz-go and of the worker pool:
+// w.handle says how a partition's goroutine handles one batch.
+func runFranzWith(ctx context.Context, s Spec, t *Tally, w *franzWorkers) error {
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(s.Bootstrap),
 		kgo.ConsumerGroup(s.Group),
@@ -70,12 +77,14 @@ func runFranz(ctx context.Context, s Spec, t *Tally) error {
 // the group callbacks and read by the poll loop; franz-go never runs them at
 // once (BlockRebalanceOnPoll), but the mutex keeps the race detector honest.
 type franzWorkers struct {
-	cl    *kgo.Client
-	work  func([]byte)
-	t     *Tally
-	mu    sync.Mutex
-	parts map[int32]chan []*kgo.Record // closed by revoked or stopAll
-	wg    sync.WaitGroup
+	cl   *kgo.Client
+	work func([]byte)
+	// handle handles a batch and returns the last record to mark, or nil.
+	handle func([]*kgo.Record) *kgo.Record
+	t      *Tally
+	mu     sync.Mutex
+	parts  map[int32]chan []*kgo.Record // closed by revoked or stopAll
+	wg     sync.WaitGroup
 }
 
 func (w *franzWorkers) assigned(_ context.Context, _ *kgo.Client, ps map[string][]int32) {
@@ -96,12 +105,27 @@ func (w *franzWorkers) loop(ch chan []*kgo.Record) {
 	defer w.wg.Done()
 	for recs := range ch {
 		w.t.Start()
-		for _, r := range recs {
-			w.work(r.Value)
-			w.t.Count()
+		if last := w.handle(recs); last != nil {
+			w.cl.MarkCommitRecords(last)
 		}
-		w.cl.MarkCommitRecords(recs[len(recs)-1])
 	}
+}
+
+// serial handles a batch's records one after another. Once the run stops
+// it handles nothing more (a batch can hold thousands of records: at 10 ms
+// each, finishing it would take minutes) and returns the last record it
+// handled.
+func (w *franzWorkers) serial(recs []*kgo.Record) *kgo.Record {
+	var last *kgo.Record
+	for _, r := range recs {
+		if w.t.Stopped() {
+			break
+		}
+		w.work(r.Value)
+		w.t.Count(r.Partition, r.Offset)
+		last = r
+	}
+	return last
 }
 
 // send blocks while the partition's goroutine is behind: the example's

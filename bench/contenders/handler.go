@@ -3,6 +3,7 @@ package contenders
 import (
 	"crypto/sha256"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,26 +55,34 @@ func (m Model) Latency() time.Duration {
 }
 
 // Handler returns the per-record work of m. It is safe for concurrent use.
-func (m Model) Handler(cpuIters int) func(value []byte) {
+// The sleep models measure their own duration into t (a time.Sleep lasts
+// longer than asked: the timer's slack and the scheduler's delay), which
+// calibrates the Little's-law limit.
+func (m Model) Handler(cpuIters int, t *Tally) func(value []byte) {
 	switch m {
 	case Sleep1ms, Sleep10ms:
 		d := m.Latency()
-		return func([]byte) { time.Sleep(d) }
+		return func([]byte) {
+			start := time.Now()
+			time.Sleep(d)
+			t.HandlerTime(time.Since(start))
+		}
 	case CPU:
 		return func(v []byte) { burn(v, cpuIters) }
 	}
 	return func([]byte) {}
 }
 
-// sink keeps the compiler from dropping the hashing as dead code.
-var sink byte
+// sink keeps the compiler from dropping the hashing as dead code (atomic:
+// handlers run concurrently).
+var sink atomic.Uint32
 
 func burn(v []byte, iters int) {
 	sum := sha256.Sum256(v)
 	for range iters - 1 {
 		sum = sha256.Sum256(sum[:])
 	}
-	sink ^= sum[0]
+	sink.Add(uint32(sum[0]))
 }
 
 // Calibrate reports how long one call of the cpu model takes here.

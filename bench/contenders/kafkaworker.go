@@ -9,15 +9,15 @@ import (
 )
 
 // runKafkaworker runs the library as a user would: defaults everywhere but
-// MaxProcCount and Ordering. When the last record is handled it cancels
+// MaxProcCount, Ordering and, in one row, MaxBufferedBytes. When the run stops (every record handled, or the window over) it cancels
 // Run's context; Run then drains, makes its final synchronous commit and
 // leaves the group, and the clock stops when Run returns.
 func runKafkaworker(ctx context.Context, s Spec, t *Tally) error {
-	work := s.Model.Handler(s.CPUIters)
+	work := s.Model.Handler(s.CPUIters, t)
 	h := kafkaworker.HandlerFunc(func(_ context.Context, r *kafkaworker.Record) error {
 		t.Start()
 		work(r.Value)
-		t.Count()
+		t.Count(r.Partition, r.Offset)
 		return nil
 	})
 	cfg := kafkaworker.Config{
@@ -33,6 +33,7 @@ func runKafkaworker(ctx context.Context, s Spec, t *Tally) error {
 		// commit path instead of the consumer.
 		CommitIntervalSeconds:   1,
 		MaxMsgCountBeforeCommit: 1_000_000,
+		MaxBufferedBytes:        s.MaxBufferedBytes,
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(quiet))

@@ -33,7 +33,7 @@ func runSarama(ctx context.Context, s Spec, t *Tally) error {
 		case <-runCtx.Done():
 		}
 	}()
-	h := saramaHandler{work: s.Model.Handler(s.CPUIters), t: t}
+	h := saramaHandler{work: s.Model.Handler(s.CPUIters, t), t: t}
 	for runCtx.Err() == nil {
 		// Consume returns at every rebalance and when runCtx ends, after
 		// Cleanup's commit.
@@ -58,17 +58,18 @@ func (saramaHandler) Cleanup(sess sarama.ConsumerGroupSession) error {
 	return nil
 }
 
-// ConsumeClaim runs in its own goroutine per partition.
+// ConsumeClaim runs in its own goroutine per partition. Once the run stops
+// it takes no more messages from the claim's buffer.
 func (h saramaHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	for {
 		select {
 		case m, ok := <-claim.Messages():
-			if !ok {
+			if !ok || h.t.Stopped() {
 				return nil
 			}
 			h.t.Start()
 			h.work(m.Value)
-			h.t.Count()
+			h.t.Count(m.Partition, m.Offset)
 			sess.MarkMessage(m, "")
 		case <-sess.Context().Done():
 			return nil

@@ -2,7 +2,9 @@ package harness
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -21,48 +23,114 @@ type Dataset struct {
 	Keys       int
 }
 
-// Create makes the topic and fills it, once. A topic that already holds
-// exactly Records records is reused, so a rerun against a kept broker
-// (-bootstrap) does not produce again.
-func (d Dataset) Create(ctx context.Context, bootstrap string) error {
+// Topic is a filled topic as the broker holds it.
+type Topic struct {
+	Name      string
+	Ends      []int64 // end offsets by partition (each starts at 0)
+	DiskBytes int64   // the partitions' log segments, as the broker reports them
+}
+
+// Records is the sum of the end offsets.
+func (t Topic) Records() int64 {
+	var n int64
+	for _, e := range t.Ends {
+		n += e
+	}
+	return n
+}
+
+// Create makes the topic and fills it, once, and describes it. A topic that
+// already holds exactly Records records is reused, so a rerun against a kept
+// broker (-bootstrap) does not produce again.
+func (d Dataset) Create(ctx context.Context, bootstrap string) (Topic, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 	if err != nil {
-		return err
+		return Topic{}, err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
+	n := int64(-1)
 	if ends, err := adm.ListEndOffsets(ctx, d.Topic); err == nil && ends.Error() == nil {
-		if n := sumOffsets(ends); n == d.Records {
-			return nil
-		} else if n > 0 {
-			return fmt.Errorf("topic %s holds %d records, want %d: delete it or use another broker", d.Topic, n, d.Records)
+		n = sumOffsets(ends)
+		if n > 0 && n != d.Records {
+			return Topic{}, fmt.Errorf("topic %s holds %d records, want %d: delete it or use another broker", d.Topic, n, d.Records)
 		}
 	}
-	res, err := adm.CreateTopic(ctx, d.Partitions, 1, nil, d.Topic)
+	if n != d.Records {
+		res, err := adm.CreateTopic(ctx, d.Partitions, 1, nil, d.Topic)
+		if err == nil {
+			err = res.Err
+		}
+		if err != nil {
+			return Topic{}, fmt.Errorf("create topic %s: %w", d.Topic, err)
+		}
+		if err := d.produce(ctx, cl); err != nil {
+			return Topic{}, err
+		}
+	}
+	return d.describe(ctx, adm)
+}
+
+func (d Dataset) describe(ctx context.Context, adm *kadm.Client) (Topic, error) {
+	t := Topic{Name: d.Topic, Ends: make([]int64, d.Partitions)}
+	ends, err := adm.ListEndOffsets(ctx, d.Topic)
+	if err == nil {
+		err = ends.Error()
+	}
 	if err != nil {
-		return fmt.Errorf("create topic %s: %w", d.Topic, err)
+		return t, fmt.Errorf("end offsets of %s: %w", d.Topic, err)
 	}
-	if res.Err != nil {
-		return fmt.Errorf("create topic %s: %w", d.Topic, res.Err)
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Partition >= 0 && o.Partition < d.Partitions {
+			t.Ends[o.Partition] = o.Offset
+		}
+	})
+	// nil: every topic (a topic without partitions in the set would
+	// describe none of them).
+	if dirs, err := adm.DescribeAllLogDirs(ctx, nil); err == nil {
+		dirs.Each(func(dir kadm.DescribedLogDir) {
+			for _, p := range dir.Topics[d.Topic] {
+				t.DiskBytes += p.Size
+			}
+		})
 	}
-	return d.produce(ctx, cl)
+	return t, nil
+}
+
+// Value fills v (len ValueSize) for record i: a JSON-ish line whose field
+// names and sequence number repeat from record to record while half of it
+// is random hex, so that batches compress modestly (about 1.5:1 with the
+// producer's default snappy) rather than absurdly, as a constant value does.
+// The random part comes from a seeded PCG: every run writes the same data.
+func (d Dataset) value(v []byte, i int64, rng *rand.Rand) {
+	head := fmt.Appendf(v[:0], `{"seq":%010d,"key":"key-%06d","payload":"`, i, i%int64(d.Keys))
+	n := len(head)
+	var raw [8]byte
+	for n < len(v)-2 {
+		for j := range raw {
+			raw[j] = byte(rng.Uint32())
+		}
+		var h [16]byte
+		hex.Encode(h[:], raw[:])
+		n += copy(v[n:len(v)-2], h[:])
+	}
+	copy(v[len(v)-2:], `"}`)
 }
 
 // produce writes the records asynchronously and waits for every ack.
 func (d Dataset) produce(ctx context.Context, cl *kgo.Client) error {
-	value := make([]byte, d.ValueSize)
-	for i := range value {
-		value[i] = byte('a' + i%26)
-	}
 	keys := make([][]byte, d.Keys)
 	for i := range keys {
 		keys[i] = fmt.Appendf(nil, "key-%06d", i)
 	}
+	rng := rand.New(rand.NewPCG(1, uint64(d.Records)))
 	errc := make(chan error, 1)
 	for i := range d.Records {
-		r := &kgo.Record{Topic: d.Topic, Key: keys[i%int64(d.Keys)], Value: value}
+		v := make([]byte, d.ValueSize)
+		d.value(v, i, rng)
+		r := &kgo.Record{Topic: d.Topic, Key: keys[i%int64(d.Keys)], Value: v}
 		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
 			if err != nil {
 				select {

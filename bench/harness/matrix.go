@@ -2,59 +2,43 @@ package harness
 
 import "github.com/kafkaworker/kafkaworker/bench/contenders"
 
-// Sizes are the records per model. Only the 0ms model reads the whole
-// large topic: the others are bounded by the handler, not the framework, and
-// the slowest contenders (one record per partition at a time: raw franz-go,
-// sarama, partition order) manage ~12 records per handler latency, so the
-// 10ms model at 1,000,000 records would run for 23 minutes each.
-type Sizes map[contenders.Model]int64
-
-// SizesFor derives the per-model counts from the 0ms count n: cpu and 1ms
-// get n/5, 10ms n/10.
-func SizesFor(n int64) Sizes {
-	return Sizes{
-		contenders.NoOp:      n,
-		contenders.CPU:       max(n/5, 1000),
-		contenders.Sleep1ms:  max(n/5, 1000),
-		contenders.Sleep10ms: max(n/10, 1000),
-	}
-}
-
-// Matrix lists the runs of one model. Contenders with no MaxProcCount
-// (raw franz-go, sarama) and kafkaworker's partition mode run one record per
-// partition at a time, so their concurrency is the partition count whatever
-// MPC says: they run once, at the first MPC. The quick matrix keeps the
-// smallest and largest MPC for kafkaworker unordered and only the
-// largest for key mode and the Parallel Consumer, which is enough to check every target.
-func Matrix(model contenders.Model, mpcs []int, quick bool, withJava bool) []contenders.Spec {
-	base := contenders.Spec{Model: model}
+// Matrix lists the runs of one model, in the order they run.
+//
+// Raw franz-go and sarama run one record per partition at a time (their
+// concurrency is the 12 partitions), so they run once. kafkaworker runs
+// unordered and key at every MaxProcCount, partition order at the highest
+// (its concurrency is the partition count too). At 0 ms one more row runs
+// kafkaworker unordered at the highest MaxProcCount with MaxBufferedBytes =
+// mbb (0: no such row): the memory bound's price in throughput. The
+// Parallel Consumer runs unordered and key at the highest MaxProcCount.
+//
+// With peers, the other Go clients of issue 14 run too: confluent-kafka-go
+// and segmentio/kafka-go (a goroutine per partition, concurrency 12), and
+// the franz-go worker pool (batch-at-a-time commits) at the highest
+// MaxProcCount.
+func Matrix(model contenders.Model, mpcs []int, mbb int, withJava, peers bool) []contenders.Spec {
 	with := func(c, ord string, mpc int) contenders.Spec {
-		s := base
-		s.Contender, s.Ordering, s.MPC = c, ord, mpc
-		return s
+		return contenders.Spec{Model: model, Contender: c, Ordering: ord, MPC: mpc}
 	}
 	hi := mpcs[len(mpcs)-1]
 	specs := []contenders.Spec{with("raw-franz-go", "", 0), with("sarama", "", 0)}
-	unordered, keyed := mpcs, mpcs
-	if quick {
-		unordered, keyed = []int{mpcs[0], hi}, []int{hi}
-		if len(mpcs) == 1 {
-			unordered = mpcs
-		}
+	if peers {
+		specs = append(specs, with("confluent-kafka-go", "", 0), with("kafka-go", "", 0), with("franz-go-pool", "", hi))
 	}
-	for _, m := range unordered {
+	for _, m := range mpcs {
 		specs = append(specs, with("kafkaworker", "unordered", m))
 	}
-	for _, m := range keyed {
+	if model == contenders.NoOp && mbb > 0 {
+		s := with("kafkaworker", "unordered", hi)
+		s.MaxBufferedBytes = mbb
+		specs = append(specs, s)
+	}
+	for _, m := range mpcs {
 		specs = append(specs, with("kafkaworker", "key", m))
 	}
-	specs = append(specs, with("kafkaworker", "partition", mpcs[0]))
+	specs = append(specs, with("kafkaworker", "partition", hi))
 	if withJava {
-		for _, ord := range []string{"unordered", "key"} {
-			for _, m := range keyed {
-				specs = append(specs, with("parallel-consumer", ord, m))
-			}
-		}
+		specs = append(specs, with("parallel-consumer", "unordered", hi), with("parallel-consumer", "key", hi))
 	}
 	return specs
 }

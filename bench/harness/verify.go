@@ -6,45 +6,61 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafkaworker/kafkaworker/bench/contenders"
 )
 
-// VerifyCommitted checks, from the broker's side, that group committed every
-// record of topic: for each partition the committed offset must equal the
-// end offset. It is the half of the completeness check that the contender
-// cannot fake; the other half is the contender's own handled count.
-func VerifyCommitted(ctx context.Context, bootstrap, group, topic string) error {
+// Verify is the completeness check of one run. It compares, per partition,
+// the group's committed offset (read from the broker, which the contender
+// cannot fake) with what the contender reports it handled:
+//
+//   - committed = the handled prefix: every offset below the commit was
+//     handled (nothing lost) and every offset of the contiguous handled
+//     prefix is committed;
+//   - no record handled twice, and the handled count adds up;
+//   - a full run (full true) covered the whole topic: prefix = end offset.
+//
+// A windowed run that stops in key order can have handled records beyond
+// its commit point (a later key's record finished, an earlier one never
+// started): they are not lost, they would be handled again after a
+// restart. Report.Run.Beyond counts them; they do not fail the run.
+func Verify(ctx context.Context, bootstrap, group, topic string, ends []int64, res contenders.Result, full bool) error {
+	if len(res.Prefix) != len(ends) {
+		return fmt.Errorf("the contender reported %d partitions, the topic has %d", len(res.Prefix), len(ends))
+	}
+	var distinct int64
+	for p := range ends {
+		distinct += res.Distinct[p]
+		if full && res.Prefix[p] != ends[p] {
+			return fmt.Errorf("p%d: handled a prefix of %d of %d records", p, res.Prefix[p], ends[p])
+		}
+	}
+	if res.Dups != 0 || distinct+res.Dups != res.Handled {
+		return fmt.Errorf("handled %d records: %d distinct, %d twice", res.Handled, distinct, res.Dups)
+	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return err
-	}
-	if err := ends.Error(); err != nil {
-		return err
-	}
-	committed, err := adm.FetchOffsets(ctx, group)
+	committed, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
 	if err != nil {
 		return fmt.Errorf("fetch committed offsets of %s: %w", group, err)
 	}
 	var short []string
-	var missing int64
-	ends.Each(func(e kadm.ListedOffset) {
-		c, ok := committed.Lookup(topic, e.Partition)
+	var diff int64
+	for p := range ends {
 		at := int64(0)
-		if ok {
+		if c, ok := committed.Lookup(topic, int32(p)); ok {
 			at = c.At
 		}
-		if at != e.Offset {
-			short = append(short, fmt.Sprintf("p%d committed %d of %d", e.Partition, at, e.Offset))
-			missing += e.Offset - at
+		if at != res.Prefix[p] {
+			short = append(short, fmt.Sprintf("p%d committed %d, handled %d", p, at, res.Prefix[p]))
+			diff += res.Prefix[p] - at
 		}
-	})
+	}
 	if len(short) > 0 {
-		return fmt.Errorf("%d offsets not committed: %v", missing, short)
+		return fmt.Errorf("committed offsets differ from what was handled by %d records: %v", diff, short)
 	}
 	return nil
 }

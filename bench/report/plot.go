@@ -4,111 +4,79 @@ import (
 	"fmt"
 	"image/color"
 	"path/filepath"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/kafkaworker/kafkaworker/bench/contenders"
 )
 
-// series is one line of a chart: a contender and ordering whose throughput
-// depends on MaxProcCount, or (flat) one whose concurrency does not.
-type series struct {
-	contender, ordering, label string
-	flat                       bool
-	dash                       bool
-	c                          color.RGBA
+// chart is one horizontal bar chart: a figure's median per row, with its
+// min–max as an error bar.
+type chart struct {
+	name, title, xlabel string
+	model               contenders.Model
+	f                   func(Run) float64
 }
 
-var chartSeries = []series{
-	{"kafkaworker", "unordered", "kafkaworker unordered", false, false, color.RGBA{0x1f, 0x77, 0xb4, 255}},
-	{"kafkaworker", "key", "kafkaworker key", false, false, color.RGBA{0x2c, 0xa0, 0x2c, 255}},
-	{"parallel-consumer", "unordered", "Parallel Consumer unordered", false, true, color.RGBA{0xd6, 0x27, 0x28, 255}},
-	{"parallel-consumer", "key", "Parallel Consumer key", false, true, color.RGBA{0xff, 0x7f, 0x0e, 255}},
-	{"raw-franz-go", "", "raw franz-go (12 partitions)", true, true, color.RGBA{0x44, 0x44, 0x44, 255}},
-	{"sarama", "", "sarama (12 partitions)", true, true, color.RGBA{0x94, 0x67, 0xbd, 255}},
-	{"kafkaworker", "partition", "kafkaworker partition", true, true, color.RGBA{0x17, 0xbe, 0xcf, 255}},
-}
-
-// WriteCharts writes one PNG per model, throughput against MaxProcCount,
-// into dir as prefix-<model>.png, and returns the file names.
-func WriteCharts(dir, prefix string, s Set, mpcs []int) ([]string, error) {
+// WriteCharts writes the PNG charts into dir as prefix-<name>.png and
+// returns the file names: steady-state records/s per model, and CPU per
+// 1,000 records and peak RSS at 0 ms.
+func WriteCharts(dir, prefix string, s Set) ([]string, error) {
+	var charts []chart
+	for _, m := range contenders.Models {
+		charts = append(charts, chart{string(m), fmt.Sprintf("kwbench %s handler: steady-state records/s (median, min–max)", title(m)),
+			"records/s", m, Run.SteadyRate})
+	}
+	charts = append(charts,
+		chart{"0ms-cpu", "kwbench 0 ms: CPU ms per 1,000 records (whole run)", "CPU ms / 1,000 records", contenders.NoOp, Run.CPUPer1k},
+		chart{"0ms-rss", "kwbench 0 ms: peak RSS (VmHWM)", "MiB", contenders.NoOp, Run.RSSMiB})
 	var files []string
-	for _, model := range contenders.Models {
-		if len(s.model(model)) == 0 {
+	for _, c := range charts {
+		rows := s.Rows(c.model)
+		if len(rows) == 0 {
 			continue
 		}
-		p := plot.New()
-		p.Title.Text = fmt.Sprintf("kwbench: %s handler", title(model))
-		p.X.Label.Text = "MaxProcCount (log scale)"
-		p.Y.Label.Text = "records/s"
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = mpcTicks(mpcs)
-		p.Legend.Top = true
-		p.Legend.Left = true
-		p.Add(plotter.NewGrid())
-		for _, se := range chartSeries {
-			pts := points(s, model, se, mpcs)
-			if len(pts) == 0 {
-				continue
-			}
-			line, err := plotter.NewLine(pts)
-			if err != nil {
-				return files, err
-			}
-			line.Color = se.c
-			line.Width = vg.Points(2)
-			if se.dash {
-				line.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
-			}
-			p.Add(line)
-			p.Legend.Add(se.label, line)
-			if !se.flat {
-				sc, err := plotter.NewScatter(pts)
-				if err != nil {
-					return files, err
-				}
-				sc.Color, sc.Shape = se.c, draw.CircleGlyph{}
-				p.Add(sc)
-			}
+		slices.Reverse(rows) // the first row on top
+		var vals plotter.Values
+		var bars struct {
+			plotter.XYs
+			plotter.XErrors
 		}
-		p.Y.Min = 0
-		name := fmt.Sprintf("%s-%s.png", prefix, model)
-		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, name)); err != nil {
+		var labels []string
+		for i, w := range rows {
+			st := w.Stat(c.f)
+			vals = append(vals, st.Med)
+			bars.XYs = append(bars.XYs, plotter.XY{X: st.Med, Y: float64(i)})
+			bars.XErrors = append(bars.XErrors, struct{ Low, High float64 }{st.Med - st.Min, st.Max - st.Med})
+			labels = append(labels, w.Spec.Label())
+		}
+		p := plot.New()
+		p.Title.Text = c.title
+		p.X.Label.Text = c.xlabel
+		p.X.Min = 0
+		p.Add(plotter.NewGrid())
+		bc, err := plotter.NewBarChart(vals, vg.Points(14))
+		if err != nil {
+			return files, err
+		}
+		bc.Horizontal = true
+		bc.Color = color.RGBA{0x1f, 0x77, 0xb4, 255}
+		bc.LineStyle.Width = 0
+		p.Add(bc)
+		eb, err := plotter.NewXErrorBars(bars)
+		if err != nil {
+			return files, err
+		}
+		p.Add(eb)
+		p.NominalY(labels...)
+		name := fmt.Sprintf("%s-%s.png", prefix, c.name)
+		if err := p.Save(8*vg.Inch, vg.Length(1.2+0.32*float64(len(rows)))*vg.Inch, filepath.Join(dir, name)); err != nil {
 			return files, err
 		}
 		files = append(files, name)
 	}
 	return files, nil
-}
-
-// points returns a series' throughput at each MPC; a flat series is drawn
-// across the whole MPC range at its single measured rate.
-func points(s Set, model contenders.Model, se series, mpcs []int) plotter.XYs {
-	var pts plotter.XYs
-	if se.flat {
-		r := s.Find(model, se.contender, se.ordering, -1)
-		if r == nil {
-			return nil
-		}
-		return plotter.XYs{{X: float64(mpcs[0]), Y: r.Rate()}, {X: float64(mpcs[len(mpcs)-1]), Y: r.Rate()}}
-	}
-	for _, m := range mpcs {
-		if r := s.Find(model, se.contender, se.ordering, m); r != nil {
-			pts = append(pts, plotter.XY{X: float64(m), Y: r.Rate()})
-		}
-	}
-	return pts
-}
-
-type mpcTicks []int
-
-func (t mpcTicks) Ticks(_, _ float64) []plot.Tick {
-	out := make([]plot.Tick, len(t))
-	for i, m := range t {
-		out[i] = plot.Tick{Value: float64(m), Label: fmt.Sprint(m)}
-	}
-	return out
 }

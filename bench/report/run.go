@@ -1,8 +1,9 @@
-// Package report turns measured runs into the Markdown table and the PNG
-// charts under bench/results.
+// Package report turns measured runs into the Markdown tables, the targets
+// and the charts under bench/results.
 package report
 
 import (
+	"slices"
 	"time"
 
 	"github.com/kafkaworker/kafkaworker/bench/contenders"
@@ -15,105 +16,175 @@ const PartitionCount = 12
 // Run is one measured contender run.
 type Run struct {
 	Spec    contenders.Spec
+	Rep     int // 1-based repetition
 	Result  contenders.Result
-	CPU     time.Duration
-	PeakRSS int64
-	Err     error // a failed run: lost records, uncommitted offsets, a crash
+	CPU     time.Duration // the child's user+sys CPU, from wait4's rusage
+	PeakRSS int64         // bytes
+	Err     error         // a failed run: lost records, uncommitted offsets, a crash
 }
 
-// Rate is records per second, or 0 for a failed run: a contender that loses
-// records is not fast.
-func (r Run) Rate() float64 {
-	if r.Err != nil || r.Result.Elapsed <= 0 {
-		return 0
-	}
-	return float64(r.Result.Handled) / r.Result.Elapsed.Seconds()
-}
+// OK reports whether the run counts.
+func (r Run) OK() bool { return r.Err == nil }
 
-// RateWithStart is records per second from the contender's start (group
-// join and any prefetch included) to the final commit; 0 for a failed run.
+// RateWithStart is records per second from the contender's start (client
+// creation, group join, first fetch) until the final commit returned.
 func (r Run) RateWithStart() float64 {
 	d := r.Result.Elapsed + r.Result.Startup
-	if r.Err != nil || d <= 0 {
+	if d <= 0 {
 		return 0
 	}
 	return float64(r.Result.Handled) / d.Seconds()
 }
 
+// SteadyRate is records per second in the steady-state window.
+func (r Run) SteadyRate() float64 {
+	if r.Result.SteadyTime <= 0 {
+		return 0
+	}
+	return float64(r.Result.SteadyN) / r.Result.SteadyTime.Seconds()
+}
+
+// CPUPer1k is the whole process's CPU milliseconds per 1,000 records
+// handled (= µs per record), start-up and shutdown included.
+func (r Run) CPUPer1k() float64 {
+	if r.Result.Handled == 0 {
+		return 0
+	}
+	return r.CPU.Seconds() * 1e3 / float64(r.Result.Handled) * 1e3
+}
+
+// SteadyCPUPer1k is the CPU milliseconds per 1,000 records in the
+// steady-state window.
+func (r Run) SteadyCPUPer1k() float64 {
+	if r.Result.SteadyN == 0 {
+		return 0
+	}
+	return r.Result.SteadyCPU.Seconds() * 1e3 / float64(r.Result.SteadyN) * 1e3
+}
+
+// Beyond counts records handled beyond the commit point when the run
+// stopped (distinct offsets handled minus the contiguous prefix): handled,
+// not committed, so handled again after a restart.
+func (r Run) Beyond() int64 {
+	var n int64
+	for p := range r.Result.Prefix {
+		n += r.Result.Distinct[p] - r.Result.Prefix[p]
+	}
+	return n
+}
+
+// RSSMiB is the peak RSS in MiB.
+func (r Run) RSSMiB() float64 { return float64(r.PeakRSS) / (1 << 20) }
+
 // Concurrency is how many handler calls the contender can run at once.
 func (r Run) Concurrency() int {
 	s := r.Spec
-	if s.Contender == "raw-franz-go" || s.Contender == "sarama" || s.Ordering == "partition" {
-		return PartitionCount
+	switch {
+	case s.Contender == "franz-go-pool":
+		return PartitionCount * ((s.MPC + PartitionCount - 1) / PartitionCount)
+	case s.MPC == 0 || s.Ordering == "partition":
+		return PartitionCount // one record per partition at a time
 	}
 	return s.MPC
+}
+
+// Limit is the calibrated Little's-law limit: concurrency ÷ the handlers'
+// own measured mean duration in this run; 0 when the model has no sleep.
+func (r Run) Limit() float64 {
+	if r.Spec.Model.Latency() == 0 || r.Result.HandlerMean <= 0 {
+		return 0
+	}
+	return float64(r.Concurrency()) / r.Result.HandlerMean.Seconds()
+}
+
+// OfLimit is the steady-state rate as a fraction of Limit.
+func (r Run) OfLimit() float64 {
+	if l := r.Limit(); l > 0 {
+		return r.SteadyRate() / l
+	}
+	return 0
 }
 
 // Set is every run of a benchmark, in the order they ran.
 type Set []Run
 
-// Find returns the first successful run matching contender, ordering and
-// MPC (mpc < 0 matches any), or nil.
-func (s Set) Find(model contenders.Model, contender, ordering string, mpc int) *Run {
-	for i := range s {
-		r := &s[i]
-		if r.Err == nil && r.Spec.Model == model && r.Spec.Contender == contender &&
-			r.Spec.Ordering == ordering && (mpc < 0 || r.Spec.MPC == mpc) {
-			return r
+// Row is one contender configuration of one model: its repetitions.
+type Row struct {
+	Spec contenders.Spec
+	Runs []Run
+}
+
+// Rows groups s by model and label, in the order each first ran.
+func (s Set) Rows(model contenders.Model) []Row {
+	var rows []Row
+	for _, r := range s {
+		if r.Spec.Model != model {
+			continue
+		}
+		i := slices.IndexFunc(rows, func(w Row) bool { return w.Spec.Label() == r.Spec.Label() })
+		if i < 0 {
+			rows = append(rows, Row{Spec: r.Spec})
+			i = len(rows) - 1
+		}
+		rows[i].Runs = append(rows[i].Runs, r)
+	}
+	return rows
+}
+
+// Find returns the row of model whose label is label, or nil.
+func (s Set) Find(model contenders.Model, label string) *Row {
+	for _, w := range s.Rows(model) {
+		if w.Spec.Label() == label {
+			return &w
 		}
 	}
 	return nil
 }
 
-// Best returns the fastest successful run of a contender and ordering.
-func (s Set) Best(model contenders.Model, contender, ordering string) *Run {
-	var best *Run
-	for i := range s {
-		r := &s[i]
-		if r.Err == nil && r.Spec.Model == model && r.Spec.Contender == contender && r.Spec.Ordering == ordering &&
-			(best == nil || r.Rate() > best.Rate()) {
-			best = r
+// Failed counts the row's failed runs.
+func (w Row) Failed() int {
+	n := 0
+	for _, r := range w.Runs {
+		if !r.OK() {
+			n++
 		}
 	}
-	return best
+	return n
 }
 
-// PCPeer is the Parallel Consumer run a row is compared with: same ordering
-// and MaxProcCount where one exists, else PC unordered at the same
-// MaxProcCount, else the fastest PC run of the model.
-func (s Set) PCPeer(r Run) *Run {
-	m := r.Spec.Model
-	if p := s.Find(m, "parallel-consumer", r.Spec.Ordering, r.Spec.MPC); p != nil {
-		return p
-	}
-	if p := s.Find(m, "parallel-consumer", "unordered", r.Spec.MPC); p != nil {
-		return p
-	}
-	var best *Run
-	for i := range s {
-		p := &s[i]
-		if p.Err == nil && p.Spec.Model == m && p.Spec.Contender == "parallel-consumer" && (best == nil || p.Rate() > best.Rate()) {
-			best = p
-		}
-	}
-	return best
+// Stat is a figure over a row's successful runs.
+type Stat struct {
+	Med, Min, Max float64
+	N             int
 }
 
-// LittleLimit is the most a contender can achieve with handlers of the
-// model's latency: min(concurrency ÷ latency, its own 0ms rate). It is 0
-// when the model has no fixed latency or the 0ms run is missing.
-func (s Set) LittleLimit(r Run) float64 {
-	lat := r.Spec.Model.Latency()
-	if lat == 0 {
+// Spread is (max − min) ÷ median.
+func (s Stat) Spread() float64 {
+	if s.Med == 0 {
 		return 0
 	}
-	zero := s.Find(contenders.NoOp, r.Spec.Contender, r.Spec.Ordering, r.Spec.MPC)
-	if zero == nil && r.Concurrency() == PartitionCount {
-		zero = s.Find(contenders.NoOp, r.Spec.Contender, r.Spec.Ordering, -1)
+	return (s.Max - s.Min) / s.Med
+}
+
+// Stat computes f over the row's successful runs where f is positive.
+func (w Row) Stat(f func(Run) float64) Stat {
+	var v []float64
+	for _, r := range w.Runs {
+		if x := f(r); r.OK() && x > 0 {
+			v = append(v, x)
+		}
 	}
-	limit := float64(r.Concurrency()) / lat.Seconds()
-	if zero != nil {
-		limit = min(limit, zero.Rate())
+	return stat(v)
+}
+
+func stat(v []float64) Stat {
+	if len(v) == 0 {
+		return Stat{}
 	}
-	return limit
+	slices.Sort(v)
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return Stat{Med: med, Min: v[0], Max: v[len(v)-1], N: len(v)}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/kafkaworker/kafkaworker/bench/contenders"
@@ -11,60 +12,22 @@ import (
 // Meta describes the benchmark for the report's header.
 type Meta struct {
 	Date, Command, Machine string
-	Sizes                  map[contenders.Model]int64
-	Notes                  []string // free text after the tables: targets, profile
+	Versions               []string // "name version" lines
+	Method                 string   // how the runs are made and what each number means
+	Notes                  []string // free text after the tables: targets, matrix, profiles, charts
 }
 
-// WriteMarkdown writes one table per model: records/s, the ratios to raw
-// franz-go and to the Parallel Consumer, CPU seconds, peak RSS and, for the
-// sleep models, the share of the Little's-law limit achieved.
+// WriteMarkdown writes the header, one table per model and the notes.
 func WriteMarkdown(w io.Writer, m Meta, s Set) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# kwbench %s\n\n", m.Date)
 	fmt.Fprintf(&b, "Command: `%s`  \nMachine: %s\n\n", m.Command, m.Machine)
-	b.WriteString("Each contender is its own process, consuming the whole topic from the start in a fresh group. " +
-		"records/s = records ÷ time from the first record handed to a handler until every record is handled " +
-		"and the final commit has returned (group join excluded, shown as startup); incl. start = records ÷ (startup + that time), " +
-		"the fairer figure when a client prefetches the whole data set during its start (raw franz-go at 0 ms does: its records/s then only times a loop over memory). " +
-		"kafkaworker commits once a second here (CommitIntervalSeconds 1), as the Parallel Consumer's periodic commits do; raw franz-go every 5 s. A run counts only if the " +
-		"contender handled every record and the committed offsets equal the end offsets (kadm); otherwise it " +
-		"is FAILED. CPU s is the child's rusage (user+sys); peak RSS is its own VmHWM (/proc/self/status), because wait4's ru_maxrss carries the forking parent's high-water mark across exec. " +
-		"× PC compares with the Parallel Consumer at the same ordering and MaxProcCount (else PC unordered at the same MPC, else the fastest PC run). " +
-		"Raw franz-go, sarama and kafkaworker partition mode run one record per partition at a time (concurrency 12).\n\n")
+	if len(m.Versions) > 0 {
+		b.WriteString("Versions: " + strings.Join(m.Versions, "; ") + ".\n\n")
+	}
+	b.WriteString(m.Method + "\n\n")
 	for _, model := range contenders.Models {
-		rows := s.model(model)
-		if len(rows) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "## %s handler, %d records\n\n", title(model), m.Sizes[model])
-		little := model.Latency() > 0
-		b.WriteString("| contender | records/s | incl. start | × raw franz-go | × PC | CPU s | peak RSS MiB | startup s |")
-		if little {
-			b.WriteString(" of Little's limit |")
-		}
-		b.WriteString(" status |\n|---|---:|---:|---:|---:|---:|---:|---:|")
-		if little {
-			b.WriteString("---:|")
-		}
-		b.WriteString("---|\n")
-		raw := s.Find(model, "raw-franz-go", "", -1)
-		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f | %.0f | %.1f |", r.Spec.Label(), rate(r.Rate()), rate(r.RateWithStart()),
-				ratio(r, raw), ratio(r, s.PCPeer(r)), r.CPU.Seconds(), float64(r.PeakRSS)/(1<<20), r.Result.Startup.Seconds())
-			if little {
-				if lim := s.LittleLimit(r); lim > 0 && r.Err == nil {
-					fmt.Fprintf(&b, " %.0f%% of %s |", 100*r.Rate()/lim, rate(lim))
-				} else {
-					b.WriteString(" – |")
-				}
-			}
-			status := "ok"
-			if r.Err != nil {
-				status = "FAILED: " + strings.ReplaceAll(r.Err.Error(), "|", "/")
-			}
-			fmt.Fprintf(&b, " %s |\n", status)
-		}
-		b.WriteString("\n")
+		writeModel(&b, model, s)
 	}
 	for _, n := range m.Notes {
 		b.WriteString(n)
@@ -74,36 +37,129 @@ func WriteMarkdown(w io.Writer, m Meta, s Set) error {
 	return err
 }
 
-func (s Set) model(m contenders.Model) []Run {
-	var out []Run
-	for _, r := range s {
-		if r.Spec.Model == m {
-			out = append(out, r)
+func writeModel(b *strings.Builder, model contenders.Model, s Set) {
+	rows := s.Rows(model)
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "## %s handler\n\n", title(model))
+	little := model.Latency() > 0
+	b.WriteString("| contender | steady rec/s | spread | rec/s incl. start | spread | start-up s | CPU ms/1k rec | steady CPU ms/1k | peak RSS MiB | window s | × raw franz-go (steady) |")
+	if little {
+		b.WriteString(" handler mean ms | of calibrated limit |")
+	}
+	b.WriteString(" runs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	if little {
+		b.WriteString("---:|---:|")
+	}
+	b.WriteString("---|\n")
+	var raw Stat
+	if r := s.Find(model, "raw-franz-go"); r != nil {
+		raw = r.Stat(Run.SteadyRate)
+	}
+	for _, w := range rows {
+		steady, incl := w.Stat(Run.SteadyRate), w.Stat(Run.RateWithStart)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", w.Spec.Label(),
+			rng(steady, 0), pct(steady.Spread()), rng(incl, 0), pct(incl.Spread()),
+			rng(w.Stat(func(r Run) float64 { return r.Result.Startup.Seconds() }), 2),
+			rng(w.Stat(Run.CPUPer1k), 2), rng(w.Stat(Run.SteadyCPUPer1k), 2), rng(w.Stat(Run.RSSMiB), 0),
+			num(w.Stat(func(r Run) float64 { return r.Result.SteadyTime.Seconds() }).Med, 1),
+			ratio(steady.Med, raw.Med))
+		if little {
+			lim := w.Stat(Run.OfLimit)
+			fmt.Fprintf(b, " %s | %s |", num(w.Stat(func(r Run) float64 { return r.Result.HandlerMean.Seconds() * 1e3 }).Med, 3),
+				rngPct(lim))
+		}
+		fmt.Fprintf(b, " %s |\n", status(w))
+	}
+	b.WriteString("\n")
+}
+
+func status(w Row) string {
+	ok := len(w.Runs) - w.Failed()
+	s := fmt.Sprintf("%d/%d ok", ok, len(w.Runs))
+	if want := w.Spec.Window; want > 0 {
+		for _, r := range w.Runs {
+			// The window's end is taken by a timer: allow its slack.
+			if got := r.Result.SteadyTime; r.OK() && got < want*99/100 {
+				s += fmt.Sprintf("; rep %d: window %.1f s < %v (the backlog ran out)", r.Rep, got.Seconds(), want)
+			}
 		}
 	}
-	return out
+	for _, r := range w.Runs {
+		if n := r.Beyond(); r.OK() && n > 0 {
+			s += fmt.Sprintf("; rep %d: %d handled beyond the commit point at the stop", r.Rep, n)
+		}
+	}
+	for _, r := range w.Runs {
+		if !r.OK() {
+			s += fmt.Sprintf("; rep %d FAILED: %s", r.Rep, strings.ReplaceAll(r.Err.Error(), "|", "/"))
+		}
+	}
+	return s
 }
 
 func title(m contenders.Model) string {
 	switch m {
 	case contenders.NoOp:
-		return "0ms (no-op)"
+		return "0 ms (no-op)"
 	case contenders.CPU:
 		return "cpu (~50 µs of SHA-256)"
 	}
-	return string(m) + " (sleep)"
+	return strings.TrimSuffix(string(m), "ms") + " ms (sleep)"
 }
 
-func rate(v float64) string {
+// rng formats a median with its min–max when there is more than one run.
+func rng(s Stat, prec int) string {
+	if s.N == 0 {
+		return "–"
+	}
+	if s.N == 1 || s.Min == s.Max {
+		return num(s.Med, prec)
+	}
+	return fmt.Sprintf("%s (%s–%s)", num(s.Med, prec), num(s.Min, prec), num(s.Max, prec))
+}
+
+func rngPct(s Stat) string {
+	if s.N == 0 {
+		return "–"
+	}
+	if s.N == 1 {
+		return pct(s.Med)
+	}
+	return fmt.Sprintf("%s (%s–%s)", pct(s.Med), pct(s.Min), pct(s.Max))
+}
+
+// num formats v with prec decimals, or with thousands separators when prec
+// is 0.
+func num(v float64, prec int) string {
 	if v == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.0f", v)
+	if prec > 0 {
+		return fmt.Sprintf("%.*f", prec, v)
+	}
+	s := fmt.Sprintf("%.0f", math.Round(v))
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
 }
 
-func ratio(r Run, base *Run) string {
-	if base == nil || base.Rate() == 0 || r.Err != nil {
+func pct(f float64) string {
+	if f == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f", r.Rate()/base.Rate())
+	return fmt.Sprintf("%.0f%%", 100*f)
+}
+
+func ratio(v, base float64) string {
+	if v == 0 || base == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", v/base)
 }

@@ -54,8 +54,8 @@ func (e *Engine[R]) commitParts(ctx context.Context, only []*partition[R]) error
 	var offs []Offset
 	var parts []*partition[R]
 	add := func(p *partition[R]) {
-		if c, ok := p.toCommit(); ok {
-			offs = append(offs, Offset{TP: p.tp, Offset: c, Epoch: p.epoch})
+		if c, meta, ok := p.toCommit(&e.metaEnc, e.metaBudget); ok {
+			offs = append(offs, Offset{TP: p.tp, Offset: c, Epoch: p.epoch, Metadata: meta})
 			parts = append(parts, p)
 		}
 	}
@@ -89,7 +89,9 @@ func (e *Engine[R]) commitParts(ctx context.Context, only []*partition[R]) error
 	e.counters.Commits++
 	for i, p := range parts {
 		// p may have been dropped meanwhile; its value is then unused.
-		p.committed = max(p.committed, offs[i].Offset)
+		if offs[i].Offset >= p.committed {
+			p.committed, p.meta = offs[i].Offset, offs[i].Metadata
+		}
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kafkaworker/kafkaworker/internal/offsetmeta"
 )
 
 // Handler processes one record. attempt is 1 on first delivery.
@@ -38,6 +40,7 @@ type Engine[R any] struct {
 	stopHandlers context.CancelFunc
 	workers      sync.WaitGroup
 	commitMu     sync.Mutex
+	metaEnc      offsetmeta.Encoder // used under commitMu and mu
 	pauseMu      sync.Mutex
 	calls        atomic.Int64 // handler calls running
 	peak         atomic.Int64 // most handler calls ever running at once
@@ -53,11 +56,13 @@ type Engine[R any] struct {
 	epoch      uint64
 	window     int64 // span at which a partition is paused: see updateWindow
 	flow       flow
-	inflight   int // items taken by workers
-	idle       int // workers waiting in cond
+	inflight   int           // items taken by workers
+	callTime   time.Duration // mean handler time per record, for batch sizes; starts slow
+	idle       int           // workers waiting in cond
 	pauseDirty []*partition[R]
 	unpause    []TP // dropped partitions left paused in the Source
 	commits    commitTrigger
+	metaBudget int // bytes of commit metadata the broker takes; 0: none
 	fatal      error
 	stopFetch  context.CancelCauseFunc // ends the fetch loop on a fatal error
 	counters   Counters
@@ -91,6 +96,7 @@ type Counters struct {
 	Joins          uint64 // times the group was joined (Assign calls)
 	RevokeTimeouts uint64 // revokes that dropped records still running
 	Dropped        uint64 // records fetched for a partition no longer owned
+	Restored       uint64 // records skipped: done by the partition's previous owner
 	Pauses         uint64 // partitions paused because their window was full
 	Blocked        uint64 // records that used up their retries under the Block policy
 	Released       uint64 // blocked records let go by Release
@@ -130,6 +136,7 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.cond.L = &e.mu
+	e.callTime = time.Second // assume slow handlers until measured
 	e.pool.max = cfg.MaxBuffered + cfg.MaxProcCount
 	e.flow.maxRecords, e.flow.maxBytes = cfg.MaxBuffered, cfg.MaxBufferedBytes
 	e.retries.lo, e.retries.hi = cfg.BackoffMin, cfg.BackoffMax
@@ -146,6 +153,18 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	}
 	e.updateWindow()
 	return e
+}
+
+// SetMetadataBudget sets how many bytes of commit metadata the broker
+// accepts (offset.metadata.max.bytes); 0 commits none. Each commit carries,
+// per partition, the offsets above the commit point that are already done
+// (internal/offsetmeta), so that the partition's next owner does not
+// process them again; what does not fit is left out, lowest offsets first
+// kept.
+func (e *Engine[R]) SetMetadataBudget(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.metaBudget = max(n, 0)
 }
 
 func (e *Engine[R]) hashKey(k []byte) uint64 { return maphash.Bytes(e.seed, k) }

@@ -76,6 +76,11 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 			e.counters.Dropped++
 			continue
 		}
+		if p.skipRestored(f.Offset) {
+			// Done by the partition's previous owner (commit metadata).
+			e.counters.Restored++
+			continue
+		}
 		if err := p.add(f.Offset, int64(f.Size)); err != nil {
 			// A fetch that went back (it should not happen): the window
 			// already tracks this offset, so processing it would be a
@@ -115,6 +120,10 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 func (e *Engine[R]) wakeWorkers(n int) {
 	if n <= 0 || e.idle == 0 {
 		return
+	}
+	if e.fast() {
+		// Each takes a full batch: wake as many as the queue fills.
+		n = (e.ready.len() + maxTake - 1) / maxTake
 	}
 	if n >= e.idle {
 		e.cond.Broadcast()

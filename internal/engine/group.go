@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/kafkaworker/kafkaworker/internal/offsetmeta"
 )
 
 // Assign starts tracking newly assigned partitions. It is called on every
@@ -26,6 +28,22 @@ func (e *Engine[R]) Assign(tps []TP) {
 		e.counters.Assigned++
 	}
 	e.updateWindow()
+}
+
+// Restore implements Group: it sets where p starts and the offsets above
+// it that its previous owner finished (from the commit metadata, ignored
+// unless it is ours, intact and written for this very offset).
+func (e *Engine[R]) Restore(tp TP, committed int64, metadata string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.parts[tp]
+	if p == nil || p.win.Next() >= 0 || committed < 0 {
+		return // not ours, or already fetching: too late to skip anything
+	}
+	p.committed, p.meta = committed, metadata
+	if d, ok := offsetmeta.Decode(metadata, committed); ok && d.Count() > 0 {
+		p.restored = &d
+	}
 }
 
 // Lose forgets partitions that the group took away without a revoke (session

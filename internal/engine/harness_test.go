@@ -21,6 +21,7 @@ type rec struct {
 type fakeCommits struct {
 	mu       sync.Mutex
 	last     map[TP]int64
+	meta     map[TP]string
 	calls    int
 	inflight atomic.Int32
 	overlap  atomic.Bool
@@ -38,16 +39,23 @@ func (f *fakeCommits) Commit(_ context.Context, offs []Offset) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.last == nil {
-		f.last = map[TP]int64{}
+		f.last, f.meta = map[TP]int64{}, map[TP]string{}
 	}
 	f.calls++
 	for _, o := range offs {
-		if o.Offset <= f.last[o.TP] {
-			return fmt.Errorf("commit for %v went from %d to %d", o.TP, f.last[o.TP], o.Offset)
+		last, seen := f.last[o.TP]
+		if seen && (o.Offset < last || (o.Offset == last && o.Metadata == f.meta[o.TP])) {
+			return fmt.Errorf("commit for %v went from %d to %d (metadata %q, was %q)", o.TP, last, o.Offset, o.Metadata, f.meta[o.TP])
 		}
-		f.last[o.TP] = o.Offset
+		f.last[o.TP], f.meta[o.TP] = o.Offset, o.Metadata
 	}
 	return nil
+}
+
+func (f *fakeCommits) metadata(tp TP) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.meta[tp]
 }
 
 func (f *fakeCommits) get(tp TP) int64 {

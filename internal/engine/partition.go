@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 
+	"github.com/kafkaworker/kafkaworker/internal/offsetmeta"
 	"github.com/kafkaworker/kafkaworker/internal/window"
 )
 
@@ -41,6 +42,13 @@ type partition[R any] struct {
 	// was last told. They differ only until applyPauses runs.
 	want, paused bool
 	dirty        bool // queued in the engine's pause list
+
+	// Commit metadata: restored is what the previous owner's last commit
+	// said was done above it (nil once fetching has passed it); meta is
+	// the metadata of our last successful commit; bits is scratch space.
+	restored *offsetmeta.Done
+	meta     string
+	bits     []uint64
 }
 
 // chainFor returns the chain a record with key must run in, creating it, or
@@ -107,13 +115,43 @@ func (p *partition[R]) finish(off, size int64) error {
 	return err
 }
 
-// toCommit returns the offset a commit should carry, if it moved.
-func (p *partition[R]) toCommit() (int64, bool) {
+// toCommit returns the offset and metadata a commit should carry, and
+// whether either changed since the last commit. budget is the most bytes
+// of metadata the broker accepts (0: none).
+func (p *partition[R]) toCommit(enc *offsetmeta.Encoder, budget int) (int64, string, bool) {
 	if p.state == dropped || p.win.Next() < 0 {
-		return 0, false
+		return 0, "", false
 	}
 	c := p.win.Committable()
-	return c, c > p.committed && c > p.start
+	meta := ""
+	if budget > 0 {
+		var n int64
+		p.bits, n = p.win.AppendDoneBits(p.bits[:0])
+		if p.restored != nil {
+			// Offsets the previous owner finished that are not
+			// fetched yet: carried on, or a second stop would lose them.
+			p.bits, n = p.restored.AppendBits(p.bits, c, n)
+		}
+		meta = enc.Encode(c, p.bits, n, budget)
+	}
+	moved := c > p.committed && c > p.start
+	return c, meta, moved || meta != p.meta
+}
+
+// skipRestored reports whether the record at off was done by the previous
+// owner, and if so takes it into the window as done.
+func (p *partition[R]) skipRestored(off int64) bool {
+	if p.restored == nil {
+		return false
+	}
+	if off >= p.restored.End() {
+		p.restored = nil
+		return false
+	}
+	if !p.restored.Skip(off) {
+		return false
+	}
+	return p.win.AddDone(off) == nil
 }
 
 // updatePause re-evaluates whether p should be paused and reports whether

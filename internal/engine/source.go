@@ -17,6 +17,9 @@ type Offset struct {
 	Offset int64
 	// Epoch is the assignment the offset was computed in, for logs.
 	Epoch uint64
+	// Metadata is the commit metadata: the offsets above Offset that are
+	// already done (internal/offsetmeta), or "".
+	Metadata string
 }
 
 // Fetched is one record a Source hands to the engine.
@@ -79,6 +82,11 @@ type Source[R any] interface {
 // callbacks), possibly before Run.
 type Group interface {
 	Assign(tps []TP)
+	// Restore tells the engine where a newly assigned partition's
+	// consumption starts and the commit metadata stored with that offset:
+	// records it marks done are not handed to the handler again. Called
+	// after Assign, before the partition's first record.
+	Restore(tp TP, committed int64, metadata string)
 	Revoke(ctx context.Context, tps []TP) error
 	Lose(tps []TP)
 }

@@ -25,9 +25,16 @@ type Options struct {
 	SessionTimeout   time.Duration
 	RebalanceTimeout time.Duration
 	ResetToLatest    bool
-	TLS              *tls.Config    // nil: plaintext
-	SASL             sasl.Mechanism // nil: none
-	Logger           *slog.Logger
+	// Context, if not nil, is the client's: cancelling it fails the
+	// client's requests in flight (see Source.Close).
+	Context context.Context
+	// InstanceID is the static member id (group.instance.id), or "".
+	InstanceID string
+	// ServerSideBalancing selects KIP-848's consumer group protocol.
+	ServerSideBalancing bool
+	TLS                 *tls.Config    // nil: plaintext
+	SASL                sasl.Mechanism // nil: none
+	Logger              *slog.Logger
 	// Extra are the user's options (hooks such as kprom). They are applied
 	// first, so that none of the options below, which the consumer's
 	// guarantees rest on, can be replaced by them.
@@ -88,7 +95,19 @@ func NewClient(o Options, hooks ...kgo.Hook) (*kgo.Client, error) {
 				o.Listener.Lose(TPs(m))
 			}
 		}),
+		kgo.OnOffsetsFetched(onOffsetsFetched(o.Listener)),
 	)
+	if o.Context != nil {
+		opts = append(opts, kgo.WithContext(o.Context))
+	}
+	if o.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(o.InstanceID))
+	}
+	if o.ServerSideBalancing {
+		// Engages only on brokers with KIP-848 (ConsumerGroupHeartbeat)
+		// and with a sticky or range balancer first; else classic.
+		opts = append(opts, kgo.ServerSideBalancer())
+	}
 	if o.PrefetchBytes > 0 {
 		// Start small; Source.resize adapts as records arrive.
 		maxBytes := int32(min(o.PrefetchBytes, 50<<20))

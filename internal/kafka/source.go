@@ -1,10 +1,12 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -22,6 +24,8 @@ type Source[R any] struct {
 	log       *slog.Logger
 	seeds     string
 	sizes     fetchSizes
+	cancel    context.CancelFunc // the client's context: see Close
+	leave     time.Duration
 }
 
 // SourceOptions are what a Source needs beyond the client's Options.
@@ -30,15 +34,23 @@ type SourceOptions[R any] struct {
 	Unconvert       func(R) *kgo.Record
 	DeadLetterTopic string
 	Seeds           string // for error messages
+	// LeaveTimeout bounds Close (default 3s).
+	LeaveTimeout time.Duration
 }
 
 // NewSource creates the client; it joins the group at once, telling
 // o.Group of its assignments.
 func NewSource[R any](o Options, so SourceOptions[R]) (*Source[R], error) {
-	s := &Source[R]{convert: so.Convert, unconvert: so.Unconvert, log: o.Logger, seeds: so.Seeds}
+	s := &Source[R]{convert: so.Convert, unconvert: so.Unconvert, log: o.Logger, seeds: so.Seeds,
+		leave: cmp.Or(so.LeaveTimeout, 3*time.Second)}
 	s.sizes.prefetch, s.sizes.partRecords = o.PrefetchBytes, max(o.PartitionRecords, 1)
+	var ctx context.Context
+	ctx, s.cancel = context.WithCancel(context.Background())
+	o.Context = ctx
+	o.Extra = append(o.Extra[:len(o.Extra):len(o.Extra)], kgo.WithPools(&recordPool{}))
 	cl, err := NewClient(o, &s.sizes)
 	if err != nil {
+		s.cancel()
 		return nil, err
 	}
 	s.cl = cl
@@ -69,6 +81,11 @@ func (s *Source[R]) Poll(ctx context.Context, max int, b *engine.Batch[R]) error
 		}
 		b.Records = s.convert(p.Records, b.Records)
 		b.Marks = append(b.Marks, engine.Watermark{TP: engine.TP{Topic: p.Topic, Partition: p.Partition}, High: p.HighWatermark})
+		// convert copied what the consumer keeps: the kgo.Records
+		// themselves go back to the pool.
+		for _, r := range p.Records {
+			r.Recycle()
+		}
 	})
 	s.sizes.resize(s.cl)
 	return ctx.Err()
@@ -93,8 +110,32 @@ func (s *Source[R]) DeadLetter(ctx context.Context, r R, attempts int, cause err
 	return s.dead.Produce(ctx, s.unconvert(r), attempts, cause)
 }
 
-// Close leaves the group and closes the client.
-func (s *Source[R]) Close() { s.cl.CloseAllowingRebalance() }
+// Close leaves the group and closes the client, within LeaveTimeout: a
+// leave waits for a join in flight, which the broker may hold until dead
+// members' sessions expire (a minute and more); past the timeout the
+// client's context is cancelled, which fails that join, and the close
+// completes at once. The group then sees this member leave when its
+// session times out.
+func (s *Source[R]) Close() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.cl.CloseAllowingRebalance()
+	}()
+	t := time.NewTimer(s.leave)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("leaving the group is taking too long; closing without waiting", "waited", s.leave)
+		s.cancel()
+		<-done
+	}
+	s.cancel()
+}
+
+// MetadataBudget is the brokers' offset.metadata.max.bytes.
+func (s *Source[R]) MetadataBudget(ctx context.Context) int { return MetadataBudget(ctx, s.cl) }
 
 // fetchSizes keeps the client's prefetch within its byte budget. Fetch sizes
 // count compressed bytes while what the client holds is decompressed: the

@@ -21,13 +21,19 @@ import (
 type options struct {
 	quick      bool
 	records    int64
+	backlog    int64
+	reps       int
+	warmup     time.Duration
+	window     time.Duration
 	mpcs       []int
+	mbb        int
 	models     []contenders.Model
 	bootstrap  string
 	script     string
 	port       int
 	stateDir   string
 	java       bool
+	peers      bool
 	outDir     string
 	cpuIters   int
 	runTimeout time.Duration
@@ -36,26 +42,43 @@ type options struct {
 func parseOptions(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("kwbench", flag.ContinueOnError)
-	mpcs := fs.String("mpc", "50,200,1000", "MaxProcCount values (comma-separated, ascending)")
-	models := fs.String("models", "0ms,1ms,10ms,cpu", "handler models to run")
-	fs.BoolVar(&o.quick, "quick", false, "a ~3-minute run: 100,000 records and a reduced matrix")
-	fs.Int64Var(&o.records, "records", 0, "records for the 0ms model (default 1,000,000; 100,000 with -quick); cpu and 1ms use 1/5, 10ms 1/10")
+	mpcs := fs.String("mpc", "1000", "MaxProcCount values for kafkaworker unordered and key (comma-separated, ascending); partition order and the Parallel Consumer run at the highest")
+	models := fs.String("models", "0ms,1ms,10ms", "handler models to run (0ms, 1ms, 10ms, cpu)")
+	mbb := fs.Int("mbb", 32, "MaxBufferedBytes in MiB of the extra kafkaworker unordered row at 0 ms (0: no such row)")
+	fs.BoolVar(&o.quick, "quick", false, "a few-minute smoke run: 1 repetition, 500,000 records at 0 ms, a 4,000,000-record backlog and a 5 s window")
+	fs.Int64Var(&o.records, "records", 0, "records of the 0 ms topic, read whole by every 0 ms run (default 2,000,000; 500,000 with -quick)")
+	fs.Int64Var(&o.backlog, "backlog", 0, "records of the topic the windowed models (1ms, 10ms, cpu) read until their window ends (default 16,000,000; 4,000,000 with -quick)")
+	fs.IntVar(&o.reps, "reps", 0, "runs of each row; the table shows their median and min–max (default 3; 1 with -quick)")
+	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "windowed models: time after the first record before the window opens")
+	fs.DurationVar(&o.window, "window", 0, "windowed models: the steady-state window, after which the run stops (default 20s; 5s with -quick)")
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "use this running broker instead of starting one")
 	fs.StringVar(&o.script, "kafka-script", "../scripts/kafka/kafka.sh", "the project's broker script")
 	fs.IntVar(&o.port, "kafka-port", 19092, "client port of the broker kwbench starts (kept off the tests' 9092)")
 	fs.StringVar(&o.stateDir, "kafka-state", "/tmp/kw-bench-kafka", "KAFKA_STATE_DIR of the broker kwbench starts")
 	fs.BoolVar(&o.java, "java", true, "include the Confluent Parallel Consumer (needs java 17 and mvn)")
+	fs.BoolVar(&o.peers, "peers", false, "also run the other Go peers of issue 14: confluent-kafka-go, segmentio/kafka-go and a franz-go worker pool (about 9 more minutes for a full run)")
 	fs.StringVar(&o.outDir, "out", "results", "directory for the table, charts and profile")
 	fs.IntVar(&o.cpuIters, "cpu-iters", contenders.DefaultCPUIters, "SHA-256 rounds per record of the cpu model")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 10*time.Minute, "limit for one contender run")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.records == 0 {
-		o.records = 1_000_000
-		if o.quick {
-			o.records = 100_000
+	pick := func(v, full, quick int64) int64 {
+		if v != 0 {
+			return v
 		}
+		if o.quick {
+			return quick
+		}
+		return full
+	}
+	o.records = pick(o.records, 2_000_000, 500_000)
+	o.backlog = pick(o.backlog, 16_000_000, 4_000_000)
+	o.reps = int(pick(int64(o.reps), 3, 1))
+	o.window = time.Duration(pick(int64(o.window), int64(20*time.Second), int64(5*time.Second)))
+	o.mbb = *mbb << 20
+	if o.reps < 1 || o.records < 1000 || o.backlog < 1000 || o.window <= 0 || o.warmup < 0 {
+		return o, fmt.Errorf("-reps, -records, -backlog, -window or -warmup out of range")
 	}
 	for _, f := range strings.Split(*mpcs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kafkaworker/kafkaworker/bench/contenders"
@@ -28,7 +30,10 @@ func contend(args []string) error {
 	fs.StringVar(&s.Bootstrap, "bootstrap", "127.0.0.1:19092", "seed broker")
 	fs.StringVar(&s.Topic, "topic", "", "topic")
 	fs.StringVar(&s.Group, "group", "", "consumer group (fresh per run)")
-	fs.Int64Var(&s.Records, "records", 0, "records in the topic: the run ends when all are handled")
+	ends := fs.String("ends", "", "the topic's end offsets by partition, comma-separated")
+	fs.DurationVar(&s.Warmup, "warmup", 0, "windowed run: time after the first record before the window opens")
+	fs.DurationVar(&s.Window, "window", 0, "windowed run: the steady-state window, after which the run stops (0: consume the whole topic)")
+	fs.IntVar(&s.MaxBufferedBytes, "max-buffered-bytes", 0, "kafkaworker: Config.MaxBufferedBytes (0: the default)")
 	fs.IntVar(&timeout, "timeout", 600, "seconds before the run gives up")
 	fs.StringVar(&s.Profile, "cpuprofile", "", "write a CPU profile of the run here")
 	if err := fs.Parse(args); err != nil {
@@ -38,8 +43,11 @@ func contend(args []string) error {
 	if s.Model, err = contenders.ParseModel(model); err != nil {
 		return err
 	}
-	if s.Topic == "" || s.Group == "" || s.Records <= 0 {
-		return fmt.Errorf("contend: -topic, -group and -records are required")
+	if s.Ends, err = parseEnds(*ends); err != nil {
+		return err
+	}
+	if s.Topic == "" || s.Group == "" || s.Records() <= 0 {
+		return fmt.Errorf("contend: -topic, -group and -ends are required")
 	}
 	if s.Profile != "" {
 		f, err := os.Create(s.Profile)
@@ -56,8 +64,30 @@ func contend(args []string) error {
 	defer cancel()
 	r := contenders.Run(ctx, s)
 	if ctx.Err() != nil && r.ErrorMsg == "" {
-		r.ErrorMsg = fmt.Sprintf("timeout after %ds: handled %d of %d", timeout, r.Handled, s.Records)
+		r.ErrorMsg = fmt.Sprintf("timeout after %ds: handled %d of %d", timeout, r.Handled, s.Records())
 	}
 	fmt.Println(r)
 	return nil
+}
+
+// parseEnds reads -ends: "n0,n1,...", partition i's end offset at index i.
+func parseEnds(v string) ([]int64, error) {
+	var ends []int64
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("-ends: bad value %q", f)
+		}
+		ends = append(ends, n)
+	}
+	return ends, nil
+}
+
+// formatEnds writes what parseEnds reads.
+func formatEnds(ends []int64) string {
+	f := make([]string, len(ends))
+	for i, e := range ends {
+		f[i] = strconv.FormatInt(e, 10)
+	}
+	return strings.Join(f, ",")
 }

@@ -20,78 +20,112 @@ var execCommand = exec.CommandContext
 type runner struct {
 	o         options
 	bootstrap string
-	java      []string // the Parallel Consumer's command line, nil without -java
-	stamp     string   // results file prefix: the date, plus -quick
-	sizes     harness.Sizes
-	profiles  map[string]string // label → profile file, for the notes
+	java      []string               // the Parallel Consumer's command line, nil without -java
+	stamp     string                 // results file prefix: the date, plus -quick
+	topics    map[bool]harness.Topic // by windowed: the 0 ms topic, the backlog
+	profiles  map[string]string      // label → profile file, for the notes
 	start     time.Time
+	groups    int
 }
 
-func (r *runner) topic(n int64) string { return fmt.Sprintf("kwbench-%d", n) }
+// windowed reports whether model runs for a fixed window on the backlog
+// (every model but 0 ms) rather than over the whole topic.
+func windowed(m contenders.Model) bool { return m != contenders.NoOp }
 
-// prepare creates one topic per distinct record count and fills it.
+// prepare creates and fills the topics the models need: the 0 ms topic,
+// read whole, and the backlog the windowed models read until their window
+// ends.
 func (r *runner) prepare(ctx context.Context) error {
-	r.sizes = harness.SizesFor(r.o.records)
-	done := map[int64]bool{}
+	r.topics = map[bool]harness.Topic{}
 	for _, m := range r.o.models {
-		n := r.sizes[m]
-		if done[n] {
+		w := windowed(m)
+		if _, ok := r.topics[w]; ok {
 			continue
 		}
-		done[n] = true
+		n, name := r.o.records, fmt.Sprintf("kwbench-full-%d", r.o.records)
+		if w {
+			n, name = r.o.backlog, fmt.Sprintf("kwbench-backlog-%d", r.o.backlog)
+		}
 		t0 := time.Now()
-		d := harness.Dataset{Topic: r.topic(n), Partitions: report.PartitionCount, Records: n, ValueSize: 100, Keys: 10_000}
-		if err := d.Create(ctx, r.bootstrap); err != nil {
+		d := harness.Dataset{Topic: name, Partitions: report.PartitionCount, Records: n, ValueSize: 100, Keys: 10_000}
+		t, err := d.Create(ctx, r.bootstrap)
+		if err != nil {
 			return err
 		}
-		logf("topic %s: %d records of 100 bytes over 10,000 keys ready in %.1fs", d.Topic, n, time.Since(t0).Seconds())
+		r.topics[w] = t
+		logf("topic %s: %d records of 100 bytes over 10,000 keys, %.0f MB on the broker's disk, ready in %.1fs",
+			t.Name, t.Records(), float64(t.DiskBytes)/1e6, time.Since(t0).Seconds())
 	}
 	return nil
 }
 
-// runAll runs every model's matrix in order, printing a progress line per
-// run, then the profiled runs of the 0ms model.
+// runAll runs, model by model, every row once per repetition (repetitions
+// interleaved, so that a slow spell of the shared machine spreads over the
+// rows instead of hitting one row's every run), printing a progress line per
+// run; then the profiled runs of the 0 ms model.
 func (r *runner) runAll(ctx context.Context) (report.Set, error) {
-	var specs []contenders.Spec
+	total := 0
 	for _, m := range r.o.models {
-		specs = append(specs, harness.Matrix(m, r.o.mpcs, r.o.quick, r.java != nil)...)
+		total += r.o.reps * len(harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers))
 	}
 	var set report.Set
 	r.start = time.Now()
-	for i, s := range specs {
-		if ctx.Err() != nil {
-			return set, ctx.Err()
+	// The children's stderr log is this run's alone.
+	if err := os.WriteFile(filepath.Join(r.o.outDir, r.stamp+".log"), nil, 0o644); err != nil {
+		return set, err
+	}
+	for _, m := range r.o.models {
+		specs := harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers)
+		for rep := 1; rep <= r.o.reps; rep++ {
+			for _, s := range specs {
+				if ctx.Err() != nil {
+					return set, ctx.Err()
+				}
+				run := r.run(ctx, s)
+				run.Rep = rep
+				set = append(set, run)
+				progress(len(set), total, time.Since(r.start), run)
+			}
 		}
-		run := r.run(ctx, s, len(set))
-		set = append(set, run)
-		status := "ok"
-		if run.Err != nil {
-			status = "FAILED: " + run.Err.Error()
-		}
-		fmt.Fprintf(os.Stderr, "[%2d/%d %s] %-32s %-4s %8d rec %9.0f rec/s cpu %5.1fs rss %4.0f MiB  %s\n",
-			i+1, len(specs), time.Since(r.start).Round(time.Second), s.Label(), s.Model, run.Spec.Records,
-			run.Rate(), run.CPU.Seconds(), float64(run.PeakRSS)/(1<<20), status)
 	}
 	r.profileZero(ctx, set)
 	return set, nil
 }
 
-// profileZero repeats the 0ms run of kafkaworker unordered (at its fastest
-// MPC) and of raw franz-go with a CPU profile. The profiled runs are extra,
-// so the table's numbers carry no profiling overhead.
+func progress(i, total int, since time.Duration, run report.Run) {
+	status := "ok"
+	if run.Err != nil {
+		status = "FAILED: " + run.Err.Error()
+	}
+	s := run.Spec
+	fmt.Fprintf(os.Stderr, "[%2d/%d %6s] %-36s %-4s rep %d %8d rec  steady %8.0f rec/s  incl. start %8.0f  start-up %4.1fs  cpu %6.3f ms/1k  rss %4.0f MiB",
+		i, total, since.Round(time.Second), s.Label(), s.Model, run.Rep, run.Result.Handled, run.SteadyRate(), run.RateWithStart(),
+		run.Result.Startup.Seconds(), run.CPUPer1k(), run.RSSMiB())
+	if run.Limit() > 0 {
+		fmt.Fprintf(os.Stderr, "  %3.0f%% of %.0f", 100*run.OfLimit(), run.Limit())
+	}
+	if n := run.Beyond(); n > 0 {
+		fmt.Fprintf(os.Stderr, "  %d beyond the commit", n)
+	}
+	fmt.Fprintf(os.Stderr, "  %s\n", status)
+}
+
+// profileZero repeats the 0 ms run of kafkaworker unordered at the highest
+// MaxProcCount and of raw franz-go with a CPU profile. The profiled runs are
+// extra, so the table's numbers carry no profiling overhead.
 func (r *runner) profileZero(ctx context.Context, set report.Set) {
 	r.profiles = map[string]string{}
-	best := set.Best(contenders.NoOp, "kafkaworker", "unordered")
-	raw := set.Find(contenders.NoOp, "raw-franz-go", "", -1)
-	for _, base := range []*report.Run{best, raw} {
-		if base == nil || ctx.Err() != nil {
+	hi := r.o.mpcs[len(r.o.mpcs)-1]
+	for _, label := range []string{fmt.Sprintf("kafkaworker unordered %d", hi), "raw-franz-go"} {
+		w := set.Find(contenders.NoOp, label)
+		if w == nil || ctx.Err() != nil {
 			continue
 		}
-		s := base.Spec
+		s := w.Spec
 		name := fmt.Sprintf("%s-%s-0ms.pprof", r.stamp, s.Contender)
 		s.Profile, _ = filepath.Abs(filepath.Join(r.o.outDir, name))
-		run := r.run(ctx, s, len(set)+len(r.profiles))
-		logf("profiled %s 0ms: %.0f rec/s (with profiling) -> %s", s.Label(), run.Rate(), name)
+		run := r.run(ctx, s)
+		logf("profiled %s 0ms: %.0f rec/s steady (with profiling) -> %s", s.Label(), run.SteadyRate(), name)
 		if run.Err == nil {
 			r.profiles[s.Label()] = name
 		}
@@ -99,15 +133,21 @@ func (r *runner) profileZero(ctx context.Context, set report.Set) {
 }
 
 // run runs one spec in a child process and checks completeness.
-func (r *runner) run(ctx context.Context, s contenders.Spec, n int) report.Run {
-	s.Bootstrap = r.bootstrap
-	s.Records = r.sizes[s.Model]
-	s.Topic = r.topic(s.Records)
-	s.Group = fmt.Sprintf("kwbench-%d-%d", r.start.Unix(), n)
+func (r *runner) run(ctx context.Context, s contenders.Spec) report.Run {
+	w := windowed(s.Model)
+	t := r.topics[w]
+	s.Bootstrap, s.Topic, s.Ends = r.bootstrap, t.Name, t.Ends
+	r.groups++
+	s.Group = fmt.Sprintf("kwbench-%d-%d", r.start.Unix(), r.groups)
 	s.CPUIters = r.o.cpuIters
+	if w {
+		s.Warmup, s.Window = r.o.warmup, r.o.window
+	}
 	args := []string{"-contender", s.Contender, "-ordering", s.Ordering, "-mpc", strconv.Itoa(s.MPC),
 		"-model", string(s.Model), "-cpu-iters", strconv.Itoa(s.CPUIters), "-bootstrap", s.Bootstrap,
-		"-topic", s.Topic, "-group", s.Group, "-records", strconv.FormatInt(s.Records, 10),
+		"-topic", s.Topic, "-group", s.Group, "-ends", formatEnds(s.Ends),
+		"-warmup", s.Warmup.String(), "-window", s.Window.String(),
+		"-max-buffered-bytes", strconv.Itoa(s.MaxBufferedBytes),
 		"-timeout", strconv.Itoa(int(r.o.runTimeout.Seconds()))}
 	if s.Profile != "" {
 		args = append(args, "-cpuprofile", s.Profile)
@@ -138,12 +178,12 @@ func (r *runner) run(ctx context.Context, s contenders.Spec, n int) report.Run {
 	if run.Err == nil && res.ErrorMsg != "" {
 		run.Err = fmt.Errorf("%s", res.ErrorMsg)
 	}
-	if run.Err == nil && res.Handled != s.Records {
-		run.Err = fmt.Errorf("handled %d of %d records", res.Handled, s.Records)
+	if run.Err == nil && res.SteadyTime <= 0 {
+		run.Err = fmt.Errorf("no steady-state window: the backlog ran out during the warm-up (raise -backlog)")
 	}
 	if run.Err == nil {
 		vctx, vcancel := context.WithTimeout(ctx, 30*time.Second)
-		run.Err = harness.VerifyCommitted(vctx, r.bootstrap, s.Group, s.Topic)
+		run.Err = harness.Verify(vctx, r.bootstrap, s.Group, s.Topic, s.Ends, res, !w)
 		vcancel()
 	}
 	return run

@@ -5,28 +5,29 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"strings"
 
-	"github.com/kafkaworker/kafkaworker/bench/contenders"
 	"github.com/kafkaworker/kafkaworker/bench/report"
 )
 
 // write saves the table (with the targets and the profile's top entries),
 // the charts and the profile summaries.
 func (r *runner) write(set report.Set) error {
-	charts, err := report.WriteCharts(r.o.outDir, r.stamp, set, r.o.mpcs)
+	charts, err := report.WriteCharts(r.o.outDir, r.stamp, set)
 	if err != nil {
 		return fmt.Errorf("charts: %w", err)
 	}
 	meta := report.Meta{
 		Date: r.stamp, Command: "cd bench && go run ./cmd/kwbench " + strings.Join(os.Args[1:], " "),
-		Machine: machine(), Sizes: r.sizes,
+		Machine: machine(), Versions: versions(r.java != nil), Method: r.method(),
 	}
-	meta.Notes = append(meta.Notes, r.matrixNote(), targets(set))
+	meta.Notes = append(meta.Notes, report.Targets(set, r.o.mpcs[len(r.o.mpcs)-1], r.o.mbb))
 	for label, name := range r.profiles {
 		top := pprofTop(filepath.Join(r.o.outDir, name))
 		_ = os.WriteFile(filepath.Join(r.o.outDir, strings.TrimSuffix(name, ".pprof")+".top.txt"), []byte(top), 0o644)
-		meta.Notes = append(meta.Notes, fmt.Sprintf("### CPU profile: %s, 0ms (`go tool pprof -top %s`)\n\n```\n%s```", label, name, top))
+		meta.Notes = append(meta.Notes, fmt.Sprintf("### CPU profile: %s, 0 ms (`go tool pprof -top %s`)\n\n```\n%s```", label, name, top))
 	}
 	for _, c := range charts {
 		meta.Notes = append(meta.Notes, fmt.Sprintf("![%s](%s)", c, c))
@@ -44,72 +45,80 @@ func (r *runner) write(set report.Set) error {
 	return f.Close()
 }
 
-func (r *runner) matrixNote() string {
-	return fmt.Sprintf("### Matrix\n\nRecords per model: 0ms %d, cpu %d, 1ms %d, 10ms %d (one topic per count, 12 partitions). "+
-		"Only the 0ms model needs the large topic to measure the framework; the others are bounded by the handler, and the "+
-		"contenders with one record per partition at a time (raw franz-go, sarama, kafkaworker partition) handle only ~12 records "+
-		"per handler latency: the 10ms model at 1,000,000 records would take 23 minutes each. Those three run once per model "+
-		"(MaxProcCount does not change their concurrency). MaxProcCount values: %v%s. The cpu model is %d chained SHA-256 rounds "+
-		"(Java: MessageDigest) per record.",
-		r.sizes[contenders.NoOp], r.sizes[contenders.CPU], r.sizes[contenders.Sleep1ms], r.sizes[contenders.Sleep10ms],
-		r.o.mpcs, map[bool]string{true: " (quick: kafkaworker unordered at the lowest and highest, key mode and PC at the highest only)", false: ""}[r.o.quick],
-		r.o.cpuIters)
+// method says how the runs were made and what each number means.
+func (r *runner) method() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("### How it runs and what the numbers mean\n\n")
+	w("- **Runs.** Each contender is its own process (`kwbench contend`, or the JVM of `parallel-consumer/`) consuming from the start in a fresh group; every row runs %d time(s), repetitions interleaved (all rows once, then all again), and each figure is the **median** with (min–max). **spread** = (max−min)/median.\n", r.o.reps)
+	if t, ok := r.topics[false]; ok {
+		w("- **0 ms** (the framework alone): every run reads the whole topic `%s` (%s records, a backlog far larger than any buffer). **steady rec/s** = the records between the 10%% and 90%% handled marks ÷ the time between them (the handler call that reaches each mark reads the clock and the process's CPU).\n", t.Name, commas(t.Records()))
+	}
+	if t, ok := r.topics[true]; ok {
+		w("- **1 ms, 10 ms, cpu** (windowed): every run reads the backlog `%s` (%s records) for a fixed time: the window opens %v after the first record (warm-up) and lasts %v; then the contender stops taking records, lets the handlers in flight finish and makes its final commit. **steady rec/s** = records handled in the window ÷ its length; **window s** shows the length achieved (shorter only if the backlog ran out, which the column then shows).\n",
+			t.Name, commas(t.Records()), r.o.warmup, r.o.window)
+	}
+	w("- **rec/s incl. start** = records handled ÷ (start-up + first record → final commit returned). For the windowed models that span is start-up + warm-up + window + drain.\n")
+	w("- **start-up s** = from the contender's start (after the process or JVM is up: client creation, group join, first fetch) to the first record handed to a handler.\n")
+	w("- **CPU ms/1k rec** = the child's user+sys CPU from wait4's rusage ÷ records handled × 1,000 (= µs per record), the whole process life including start-up. **steady CPU ms/1k** = the process's CPU over the steady-state window only (getrusage(RUSAGE_SELF); Java: OperatingSystemMXBean.getProcessCpuTime) ÷ the records handled in it.\n")
+	w("- **peak RSS** = the child's own VmHWM (/proc/self/status); wait4's ru_maxrss would carry the forking orchestrator's high-water mark across exec.\n")
+	w("- **handler mean ms** = the sleep handlers' own measured mean duration (clock read around each `time.Sleep` / `Thread.sleep`, in the contender process, over the steady-state window). **of calibrated limit** = steady rec/s ÷ (concurrency ÷ handler mean), the Little's-law limit calibrated in the same run; concurrency is MaxProcCount, or the 12 partitions for raw franz-go, sarama and partition order. The measured time includes the scheduler's delay in waking the sleeper, part of which the contender's own CPU use causes on 2 cores; the 10 ms target line also gives the share of the nominal limit (MaxProcCount ÷ 10 ms).\n")
+	w("- **× raw franz-go** = steady rec/s ÷ raw franz-go's, medians.\n")
+	w("- **Completeness.** Every contender reports, per partition, which offsets its handlers completed (a bit per offset). A run counts only if, per partition, the committed offset (read from the broker with kadm) equals the contiguous handled prefix (nothing committed that was not handled, nothing handled in order left uncommitted), no record was handled twice, and at 0 ms the prefix is the end offset. Otherwise the run is FAILED and left out of the medians. A windowed run stopped in key order may also have handled records beyond its commit point (a later key's record done, an earlier one never started); the runs column counts them: not lost, handled again after a restart.\n")
+	w("- **Commits.** kafkaworker commits once a second (CommitIntervalSeconds 1, MaxMsgCountBeforeCommit 1,000,000), like the Parallel Consumer's periodic commits; raw franz-go commits its marks every 5 s (autocommit), sarama every second; all commit once more at the end.\n")
+	if t, ok := r.topics[false]; ok && t.DiskBytes > 0 {
+		w("- **Data.** 12 partitions, 10,000 keys (`key-000000`…, 10 bytes) round-robin, murmur2-partitioned. Each value is 100 bytes, semi-random: `{\"seq\":<10 digits>,\"key\":\"key-<6 digits>\",\"payload\":\"<50 random hex digits>\"}` from a seeded PCG, produced by franz-go with its default snappy compression: %.0f bytes per record on the broker's disk for 110 bytes of key and value (%.2f:1, batch and record headers included), so a fetch holds a realistic number of records, unlike a constant value.\n",
+			float64(t.DiskBytes)/float64(t.Records()), 110*float64(t.Records())/float64(t.DiskBytes))
+	}
+	w("- **Machine.** Broker, contender and orchestrator share the same cores; the orchestrator idles while a contender runs.\n")
+	return b.String()
 }
 
-// targets measures the issue's targets; it never asserts them.
-func targets(s report.Set) string {
-	var b strings.Builder
-	b.WriteString("### Targets (measured)\n\n")
-	line := func(name string, got, want float64, detail string) {
-		verdict := "MET"
-		if got < want {
-			verdict = "MISSED"
+func commas(n int64) string {
+	s := fmt.Sprint(n)
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
 		}
-		fmt.Fprintf(&b, "- %s: %.2f (target ≥ %.2f) **%s** — %s\n", name, got, want, verdict, detail)
+		out = append(out, s[i])
 	}
-	kw := s.Best(contenders.NoOp, "kafkaworker", "unordered")
-	if raw := s.Find(contenders.NoOp, "raw-franz-go", "", -1); kw != nil && raw != nil {
-		line("kafkaworker unordered 0ms ÷ raw franz-go", kw.Rate()/raw.Rate(), 0.85,
-			fmt.Sprintf("best kafkaworker unordered (%s) %.0f rec/s vs %.0f", kw.Spec.Label(), kw.Rate(), raw.Rate()))
-	}
-	if kw != nil {
-		if pc := s.Best(contenders.NoOp, "parallel-consumer", "unordered"); pc != nil {
-			line("kafkaworker unordered 0ms ÷ Parallel Consumer unordered 0ms", kw.Rate()/pc.Rate(), 5,
-				fmt.Sprintf("best of each: %.0f vs %.0f rec/s (%s)", kw.Rate(), pc.Rate(), pc.Spec.Label()))
-		}
-	}
-	var top *report.Run
-	for i := range s {
-		r := &s[i]
-		if r.Err == nil && r.Spec.Model == contenders.Sleep10ms && r.Spec.Contender == "kafkaworker" &&
-			r.Spec.Ordering == "unordered" && (top == nil || r.Spec.MPC > top.Spec.MPC) {
-			top = r
+	return string(out)
+}
+
+// versions lists what the numbers depend on: the Go modules as built, the
+// library's commit, the broker's jar, the JVM and the Parallel Consumer's pom.
+func versions(java bool) []string {
+	var v []string
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = append(v, bi.GoVersion)
+		for _, d := range bi.Deps {
+			switch d.Path {
+			case "github.com/twmb/franz-go", "github.com/IBM/sarama":
+				v = append(v, d.Path+" "+d.Version)
+			}
 		}
 	}
-	if top != nil {
-		if lim := s.LittleLimit(*top); lim > 0 {
-			line(fmt.Sprintf("kafkaworker unordered 10ms at MaxProcCount %d ÷ Little's-law limit", top.Spec.MPC), top.Rate()/lim, 0.9,
-				fmt.Sprintf("%.0f rec/s of min(%d ÷ 10ms, its 0ms rate) = %.0f", top.Rate(), top.Spec.MPC, lim))
+	if out, err := execCommand(context.Background(), "git", "-C", "..", "describe", "--always", "--dirty").Output(); err == nil {
+		v = append(v, "kafkaworker "+strings.TrimSpace(string(out)))
+	}
+	home, _ := os.UserHomeDir()
+	if jars, _ := filepath.Glob(filepath.Join(home, ".cache/kafkaworker/kafka/lib/kafka_2.13-*.jar")); len(jars) > 0 {
+		v = append(v, "Apache Kafka "+strings.TrimSuffix(strings.TrimPrefix(filepath.Base(jars[0]), "kafka_2.13-"), ".jar")+" (1 node, KRaft)")
+	}
+	if java {
+		if out, err := execCommand(context.Background(), "java", "-version").CombinedOutput(); err == nil {
+			v = append(v, strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0])
+		}
+		if pom, err := os.ReadFile("parallel-consumer/pom.xml"); err == nil {
+			for _, k := range []string{"pc.version", "kafka.version"} {
+				if m := regexp.MustCompile("<" + regexp.QuoteMeta(k) + ">([^<]+)<").FindSubmatch(pom); m != nil {
+					v = append(v, map[string]string{"pc.version": "parallel-consumer-core ", "kafka.version": "kafka-clients "}[k]+string(m[1]))
+				}
+			}
 		}
 	}
-	for i := range s {
-		k := &s[i]
-		if k.Err != nil || k.Spec.Model != contenders.Sleep1ms || k.Spec.Contender != "kafkaworker" || k.Spec.Ordering != "key" {
-			continue
-		}
-		if u := s.Find(contenders.Sleep1ms, "kafkaworker", "unordered", k.Spec.MPC); u != nil {
-			line(fmt.Sprintf("kafkaworker key ÷ unordered, 1ms, MaxProcCount %d", k.Spec.MPC), k.Rate()/u.Rate(), 0.8,
-				fmt.Sprintf("%.0f vs %.0f rec/s", k.Rate(), u.Rate()))
-		}
-	}
-	failed := 0
-	for _, r := range s {
-		if r.Err != nil {
-			failed++
-		}
-	}
-	fmt.Fprintf(&b, "- completeness: %d of %d runs handled every record and committed every end offset\n", len(s)-failed, len(s))
-	return b.String()
+	return v
 }
 
 // pprofTop runs `go tool pprof -top` on a profile; the profile carries its

@@ -1,0 +1,140 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kafkaworker/kafkaworker/bench/contenders"
+)
+
+// Targets lists issue 9's targets (and issue 14's) with PASS or MISS,
+// computed from the medians. hi is the highest MaxProcCount run and mbb the
+// MaxBufferedBytes of the memory-bound row. It measures; it asserts nothing.
+func Targets(s Set, hi, mbb int) string {
+	var b strings.Builder
+	verdict := func(pass bool) string {
+		if pass {
+			return "**PASS**"
+		}
+		return "**MISS**"
+	}
+	na := func(name, why string) { fmt.Fprintf(&b, "- n/a %s: %s\n", name, why) }
+	med := func(model contenders.Model, label string, f func(Run) float64) (float64, bool) {
+		w := s.Find(model, label)
+		if w == nil {
+			return 0, false
+		}
+		st := w.Stat(f)
+		return st.Med, st.N > 0
+	}
+	// atMost checks a/b ≤ want (less is better), atLeast a/b ≥ want.
+	cmp := func(name string, model contenders.Model, a, bl string, f func(Run) float64, want float64, less bool, unit string) {
+		va, oka := med(model, a, f)
+		vb, okb := med(model, bl, f)
+		if !oka || !okb || vb == 0 {
+			na(name, "a row is missing or failed ("+a+", "+bl+")")
+			return
+		}
+		got := va / vb
+		op, pass := "≥", got >= want
+		if less {
+			op, pass = "≤", got <= want
+		}
+		fmt.Fprintf(&b, "- %s %s: %.2f× (target %s %.2g×): %s %s vs %s %s\n", verdict(pass), name, got, op, want,
+			num(va, prec(va)), unit, num(vb, prec(vb)), unit)
+	}
+	kw := func(ord string) string { return fmt.Sprintf("kafkaworker %s %d", ord, hi) }
+	pc := func(ord string) string { return fmt.Sprintf("parallel-consumer %s %d", ord, hi) }
+	mbbLabel := kw("unordered") + fmt.Sprintf(" MaxBufferedBytes %dMiB", mbb>>20)
+	z := contenders.NoOp
+
+	b.WriteString("### Targets (issue 9), from the medians\n\n")
+	b.WriteString("0 ms, the full backlog, MaxProcCount " + fmt.Sprint(hi) + "; CPU is the whole run's CPU per 1,000 records.\n\n")
+	cmp("unordered CPU ÷ raw franz-go", z, kw("unordered"), "raw-franz-go", Run.CPUPer1k, 2.0, true, "ms/1k")
+	cmp("key CPU ÷ raw franz-go", z, kw("key"), "raw-franz-go", Run.CPUPer1k, 2.5, true, "ms/1k")
+	cmp("partition CPU ÷ raw franz-go", z, kw("partition"), "raw-franz-go", Run.CPUPer1k, 2.5, true, "ms/1k")
+	cmp("unordered records/s incl. start ÷ raw franz-go", z, kw("unordered"), "raw-franz-go", Run.RateWithStart, 0.5, false, "rec/s")
+	cmp("unordered records/s incl. start ÷ Parallel Consumer unordered", z, kw("unordered"), pc("unordered"), Run.RateWithStart, 8, false, "rec/s")
+	cmp("key records/s incl. start ÷ Parallel Consumer key", z, kw("key"), pc("key"), Run.RateWithStart, 8, false, "rec/s")
+	for _, ord := range []string{"unordered", "key", "partition"} {
+		if v, ok := med(z, kw(ord), Run.RSSMiB); ok {
+			fmt.Fprintf(&b, "- %s peak RSS, %s, default settings: %.0f MiB (target ≤ 256 MiB)\n", verdict(v <= 256), kw(ord), v)
+		} else {
+			na("peak RSS "+kw(ord), "row missing or failed")
+		}
+	}
+	if mbb > 0 {
+		if v, ok := med(z, mbbLabel, Run.RSSMiB); ok {
+			fmt.Fprintf(&b, "- %s peak RSS, %s: %.0f MiB (target ≤ 160 MiB)\n", verdict(v <= 160), mbbLabel, v)
+		} else {
+			na("peak RSS "+mbbLabel, "row missing or failed")
+		}
+		cmp("MaxBufferedBytes 32 MiB throughput (steady rec/s) ÷ defaults, i.e. loss ≤ 10%", z, mbbLabel, kw("unordered"), Run.SteadyRate, 0.9, false, "rec/s")
+	}
+	if w := s.Find(contenders.Sleep10ms, kw("unordered")); w != nil && w.Stat(Run.OfLimit).N > 0 {
+		lim, mean := w.Stat(Run.OfLimit), w.Stat(func(r Run) float64 { return r.Result.HandlerMean.Seconds() * 1e3 })
+		steady, nominal := w.Stat(Run.SteadyRate).Med, float64(hi)/0.010
+		fmt.Fprintf(&b, "- %s 10 ms, %s: %.1f%% of the calibrated limit (target ≥ 95%%): %s rec/s steady, handler mean %.3f ms → limit %s rec/s (of the nominal %s: %.1f%%)\n",
+			verdict(lim.Med >= 0.95), kw("unordered"), 100*lim.Med, num(steady, 0), mean.Med,
+			num(float64(hi)/(mean.Med/1e3), 0), num(nominal, 0), 100*steady/nominal)
+	} else {
+		na("10 ms calibrated limit", "no 10 ms run of "+kw("unordered"))
+	}
+
+	b.WriteString("\n### Targets (issue 14), from the medians\n\n")
+	for _, m := range []contenders.Model{contenders.Sleep1ms, contenders.Sleep10ms} {
+		v, ok := med(m, kw("unordered"), Run.SteadyRate)
+		if !ok {
+			continue
+		}
+		best, bestLabel := 0.0, ""
+		for _, w := range s.Rows(m) {
+			if w.Spec.Contender == "kafkaworker" || w.Spec.Contender == "parallel-consumer" {
+				continue
+			}
+			if x := w.Stat(Run.SteadyRate).Med; x > best {
+				best, bestLabel = x, w.Spec.Label()
+			}
+		}
+		if best > 0 {
+			fmt.Fprintf(&b, "- %s %s ÷ the fastest Go peer at %s (%s), steady rec/s: %.1f× (target ≥ 5×)\n",
+				verdict(v/best >= 5), kw("unordered"), m, bestLabel, v/best)
+		}
+	}
+	var wide []string
+	for _, m := range contenders.Models {
+		for _, w := range s.Rows(m) {
+			for _, f := range []struct {
+				name string
+				f    func(Run) float64
+			}{{"steady rec/s", Run.SteadyRate}, {"rec/s incl. start", Run.RateWithStart}} {
+				if st := w.Stat(f.f); st.N > 1 && st.Spread() > 0.10 {
+					wide = append(wide, fmt.Sprintf("%s %s %s %.0f%%", m, w.Spec.Label(), f.name, 100*st.Spread()))
+				}
+			}
+		}
+	}
+	if len(wide) == 0 {
+		b.WriteString("- spread (max−min)/median ≤ 10% for every row's steady and incl.-start records/s (with more than one run)\n")
+	} else {
+		fmt.Fprintf(&b, "- spread above 10%% (on a shared 2-core machine, the broker, the producer's page cache and the contender compete for the same cores): %s\n",
+			strings.Join(wide, "; "))
+	}
+
+	failed, total := 0, 0
+	for _, r := range s {
+		total++
+		if !r.OK() {
+			failed++
+		}
+	}
+	fmt.Fprintf(&b, "- completeness: %d of %d runs handled what they covered exactly once and committed exactly that\n", total-failed, total)
+	return b.String()
+}
+
+func prec(v float64) int {
+	if v < 100 {
+		return 3
+	}
+	return 0
+}
