@@ -40,6 +40,7 @@ func TestBadInputPanicEveryAttemptStops(t *testing.T) {
 	})
 	cfg := baseConfig(cl, group, topic)
 	cfg.MaxRetries = 2
+	cfg.FailurePolicy = kafkaworker.StopPolicy
 	// The engine logs each panic's stack at Error: keep the test's output
 	// readable.
 	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(slog.New(slog.DiscardHandler)))

@@ -56,6 +56,7 @@ func TestBadInputConfigRefusedWithEveryKey(t *testing.T) {
 			c.GroupType, c.Ordering = kafkaworker.ShareGroup, kafkaworker.PartitionOrdered
 		}, []string{"Ordering"}},
 		{"negative ShareMembers", func(c *kafkaworker.Config) { c.GroupType, c.ShareMembers = kafkaworker.ShareGroup, -1 }, []string{"ShareMembers"}},
+		{"negative MaxRecordsPerSecond", func(c *kafkaworker.Config) { c.MaxRecordsPerSecond = -1 }, []string{"MaxRecordsPerSecond"}},
 		{"bad AutoOffsetReset", func(c *kafkaworker.Config) { c.AutoOffsetReset = "smallest" }, []string{"AutoOffsetReset"}},
 		{"bad SecurityProtocol", func(c *kafkaworker.Config) { c.SecurityProtocol = "TLS" }, []string{"SecurityProtocol"}},
 		{"SASL without credentials", func(c *kafkaworker.Config) {

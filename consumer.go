@@ -30,6 +30,7 @@ type Consumer struct {
 	onCommit func(time.Duration, int, error)
 	checkTO  time.Duration
 	share    atomic.Pointer[kafka.ShareSource[*Record]] // set by Run in share mode, for Stats
+	batcher  *batcher                                   // NewBatch's; nil for a Handler
 
 	stop     context.CancelFunc // ends Run's context; set once Run starts
 	stopMu   sync.Mutex
@@ -101,23 +102,27 @@ const prefetchShare = 4
 func (c *Consumer) engineConfig() engine.Config {
 	cfg := c.cfg
 	ec := engine.Config{
-		MaxProcCount:     cfg.MaxProcCount,
-		MaxBuffered:      cfg.MaxBufferedRecords,
-		MaxBufferedBytes: int64(cfg.MaxBufferedBytes) - int64(cfg.MaxBufferedBytes)/prefetchShare,
-		PartitionWindow:  int64(cfg.PartitionWindow),
-		CommitCount:      cfg.MaxMsgCountBeforeCommit,
-		CommitInterval:   time.Duration(cfg.CommitIntervalSeconds) * time.Second,
-		MaxRetries:       max(cfg.MaxRetries, 0),
-		BackoffMin:       cfg.RetryBackoffMin,
-		BackoffMax:       cfg.RetryBackoffMax,
-		RevokeTimeout:    cfg.RevokeTimeout,
-		ShutdownTimeout:  cfg.ShutdownTimeout,
-		ShutdownMargin:   ShutdownMargin,
-		CommitTimeout:    finalCommitTimeout,
-		Logger:           c.log,
-		Permanent:        IsPermanent,
-		OnCommit:         c.onCommit,
-		Share:            cfg.GroupType == ShareGroup,
+		MaxProcCount:        cfg.MaxProcCount,
+		MaxBuffered:         cfg.MaxBufferedRecords,
+		MaxBufferedBytes:    int64(cfg.MaxBufferedBytes) - int64(cfg.MaxBufferedBytes)/prefetchShare,
+		PartitionWindow:     int64(cfg.PartitionWindow),
+		CommitCount:         cfg.MaxMsgCountBeforeCommit,
+		CommitInterval:      time.Duration(cfg.CommitIntervalSeconds) * time.Second,
+		MaxRetries:          max(cfg.MaxRetries, 0),
+		BackoffMin:          cfg.RetryBackoffMin,
+		BackoffMax:          cfg.RetryBackoffMax,
+		RevokeTimeout:       cfg.RevokeTimeout,
+		ShutdownTimeout:     cfg.ShutdownTimeout,
+		ShutdownMargin:      ShutdownMargin,
+		CommitTimeout:       finalCommitTimeout,
+		Logger:              c.log,
+		Permanent:           IsPermanent,
+		RetryAfter:          c.retryAfter,
+		Adaptive:            cfg.AdaptiveConcurrency,
+		Overloaded:          IsOverloaded,
+		MaxRecordsPerSecond: float64(cfg.MaxRecordsPerSecond),
+		OnCommit:            c.onCommit,
+		Share:               cfg.GroupType == ShareGroup,
 	}
 	switch cfg.Ordering {
 	case KeyOrdered:
@@ -130,6 +135,8 @@ func (c *Consumer) engineConfig() engine.Config {
 		ec.Policy = engine.Skip
 	case DeadLetterPolicy:
 		ec.Policy = engine.DeadLetter
+	case BlockPolicy:
+		ec.Policy = engine.Block
 	}
 	return ec
 }
@@ -195,6 +202,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		"group_type", c.cfg.GroupType, "max_proc_count", c.cfg.MaxProcCount, "ordering", c.cfg.Ordering)
 	err = c.eng.Run(ctx, src)
 	c.running.Store(false)
+	if c.batcher != nil {
+		c.batcher.stop(ShutdownMargin)
+	}
 	switch {
 	case errors.Is(err, engine.ErrFatal):
 		return err
@@ -290,7 +300,8 @@ func (c *Consumer) check(ctx context.Context, cl *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, c.checkTO)
 	defer cancel()
 	topics := c.cfg.AllTopics()
-	if c.cfg.FailurePolicy == DeadLetterPolicy {
+	if p := c.cfg.FailurePolicy; c.cfg.DeadLetterTopic != "" && (p == DeadLetterPolicy || p == BlockPolicy) {
+		// Under block, Release may dead-letter a record.
 		topics = append(topics, c.cfg.DeadLetterTopic)
 	}
 	if err := kafka.Check(ctx, cl, c.cfg.BootstrapServers, strings.HasPrefix(strings.ToUpper(c.cfg.SecurityProtocol), "SASL_"), topics...); err != nil {

@@ -90,9 +90,15 @@
 //     origin, to Config.DeadLetterTopic, and counts it done only once the
 //     broker has acknowledged the dead letter. It is the default when
 //     DeadLetterTopic is set.
+//   - BlockPolicy retries it without end and holds back only what must
+//     wait for it (its key, its partition, or its partition's commit
+//     point, by Ordering); the rest flows. It is listed in Stats and goes on
+//     when the handler succeeds or Consumer.Release skips or dead-letters
+//     it. It is the default otherwise: a failing record is never silently
+//     lost, and never takes the group down.
 //   - StopPolicy makes Run shut down and return ErrRecordFailed, the
-//     record uncommitted. It is the default otherwise, so that a failing
-//     record is never silently lost.
+//     record uncommitted. In a group the next owner of the partition meets
+//     the same record and stops too.
 //   - SkipPolicy logs and counts it, and moves on.
 //
 // # Memory and backpressure

@@ -62,6 +62,9 @@ var (
 	// their certificate is untrusted, expired or for another host name, or
 	// they refused ours. The error says which.
 	ErrTLS = kafka.ErrTLS
+	// ErrNotBlocked is returned by Consumer.Release when no blocked record
+	// has the given coordinates in a partition this consumer owns.
+	ErrNotBlocked = engine.ErrNotBlocked
 	// ErrClosed is returned by Run when called twice.
 	ErrClosed = errors.New("kafkaworker: consumer already ran")
 )

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -218,4 +219,161 @@ func Example_deadLetter() {
 	//   kafkaworker.original.offset: 1
 	//   kafkaworker.attempts: 1
 	// paid: 40
+}
+
+// Without a dead-letter topic a record that keeps failing is blocked (the
+// block policy, the default then): it is retried without end, the records
+// it does not hold back go on, and Stats lists it until an operator
+// releases it, here by skipping it.
+func ExampleConsumer_Release() {
+	seeds, stop := exampleCluster(1, []string{"payments"},
+		&kgo.Record{Topic: "payments", Value: []byte("payment 1")},
+		&kgo.Record{Topic: "payments", Value: []byte("payment 2")},
+		&kgo.Record{Topic: "payments", Value: []byte("payment 3")},
+	)
+	defer stop()
+
+	h := kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+		if string(r.Value) == "payment 2" {
+			return errors.New("account closed")
+		}
+		return nil
+	})
+	c, err := kafkaworker.New(kafkaworker.Config{
+		BootstrapServers: seeds,
+		GroupID:          "payments",
+		Topic:            "payments",
+		MaxRetries:       -1, // no retries before the policy applies: quick to show
+	}, h, kafkaworker.WithLogger(logger))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- c.Run(ctx) }()
+
+	// An operator watches Stats (or /readyz, or kwprom's
+	// kafkaworker_partition_blocked_records) ...
+	p := waitStats(c, func(p kafkaworker.PartitionStats) bool { return len(p.Blocked) > 0 })
+	b := p.Blocked[0]
+	fmt.Printf("blocked: %s[%d]@%d: %v\n", p.Topic, p.Partition, b.Offset, b.Err)
+	// ... and lets it go.
+	if err := c.Release(p.Topic, p.Partition, b.Offset, kafkaworker.SkipPolicy); err != nil {
+		fmt.Println(err)
+		return
+	}
+	waitStats(c, func(p kafkaworker.PartitionStats) bool { return p.Committable == 3 })
+	cancel()
+	if err := <-ran; err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := c.Stats()
+	fmt.Println("processed:", s.Processed, "skipped:", s.Skipped)
+	// Output:
+	// blocked: payments[0]@1: account closed
+	// processed: 2 skipped: 1
+}
+
+// waitStats returns the first partition's stats once cond holds for them.
+func waitStats(c *kafkaworker.Consumer, cond func(kafkaworker.PartitionStats) bool) kafkaworker.PartitionStats {
+	for {
+		if s := c.Stats(); len(s.Partitions) > 0 && cond(s.Partitions[0]) {
+			return s.Partitions[0]
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// MaxRecordsPerSecond bounds the rate of handler calls; a handler whose
+// downstream answers "429, retry after 1 s" returns RetryAfter, and the
+// consumer starts nothing at all for that long instead of hammering it.
+// The attempt uses up no retry.
+func Example_rateLimit() {
+	var records []*kgo.Record
+	for i := range 10 {
+		records = append(records, &kgo.Record{Topic: "emails", Value: fmt.Appendf(nil, "email %d", i)})
+	}
+	seeds, stop := exampleCluster(1, []string{"emails"}, records...)
+	defer stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sent atomic.Int32
+	var throttled atomic.Bool
+	h := kafkaworker.HandlerFunc(func(ctx context.Context, r *kafkaworker.Record) error {
+		if r.Offset == 3 && throttled.CompareAndSwap(false, true) {
+			// What the HTTP handler of the kafkaworker binary returns
+			// for a 429 or 503 with Retry-After.
+			return kafkaworker.RetryAfter(100*time.Millisecond, errors.New("429 Too Many Requests"))
+		}
+		if sent.Add(1) == 10 {
+			cancel()
+		}
+		return nil
+	})
+	c, err := kafkaworker.New(kafkaworker.Config{
+		BootstrapServers:    seeds,
+		GroupID:             "mailer",
+		Topic:               "emails",
+		MaxRecordsPerSecond: 100, // the mail provider's quota
+		MaxRetries:          -1,  // RetryAfter still retries: it is not a failure
+	}, h, kafkaworker.WithLogger(logger))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Run(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := c.Stats()
+	fmt.Println("sent:", sent.Load(), "holds:", s.Holds, "failed:", s.Failed)
+	// Output:
+	// sent: 10 holds: 1 failed: 0
+}
+
+// A BatchHandler gets many records per call (one transaction, one bulk
+// request); offsets are still committed per record, in order. A record
+// that fails its batch is isolated by bisection and alone meets the
+// FailurePolicy.
+func ExampleNewBatch() {
+	var records []*kgo.Record
+	for i := range 250 {
+		records = append(records, &kgo.Record{Topic: "clicks", Value: fmt.Appendf(nil, "click %d", i)})
+	}
+	seeds, stop := exampleCluster(1, []string{"clicks"}, records...)
+	defer stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stored atomic.Int32
+	h := kafkaworker.BatchHandlerFunc(func(ctx context.Context, recs []*kafkaworker.Record) error {
+		// INSERT … VALUES (…), (…), … in one statement.
+		if stored.Add(int32(len(recs))) == 250 {
+			cancel()
+		}
+		return nil
+	})
+	c, err := kafkaworker.NewBatch(kafkaworker.Config{
+		BootstrapServers: seeds,
+		GroupID:          "clicks-to-db",
+		Topic:            "clicks",
+		MaxProcCount:     100, // records in flight, so at most 100 per batch
+		MaxBatchSize:     100,
+	}, h, kafkaworker.WithLogger(logger))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Run(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := c.Stats()
+	fmt.Println("stored:", stored.Load(), "processed:", s.Processed)
+	// Output:
+	// stored: 250 processed: 250
 }

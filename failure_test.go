@@ -90,6 +90,7 @@ func TestStopPolicyReturnsErrorAndKeepsOffset(t *testing.T) {
 	})
 	cfg := baseConfig(cl, group, topic)
 	cfg.MaxRetries = -1
+	cfg.FailurePolicy = kafkaworker.StopPolicy
 	c, err := kafkaworker.New(cfg, h, kafkaworker.WithLogger(testLogger()))
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,9 @@ type Stats struct {
 	Joins          uint64 // times this member joined (or rejoined) its group
 	Restored       uint64 // records not handled because the commit metadata said a previous owner had finished them
 	Pauses         uint64 // partitions paused because their window was full
+	Blocked        uint64 // records held by the block policy, over time (Partitions lists those held now)
+	Unblocked      uint64 // blocked records let go by Release
+	Holds          uint64 // times a RetryAfter error held all dispatch (extending a hold does not count)
 	Polls          uint64 // polls that brought records
 	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now
@@ -35,6 +38,9 @@ type Stats struct {
 	// last index 5 and more.
 	Acquired, Accepted, Released, Renewed uint64
 	Deliveries                            [5]uint64
+	// ConcurrencyLimit is how many handler calls may run at once now:
+	// MaxProcCount (or what SetMaxProcCount set), or the adaptive limit.
+	ConcurrencyLimit int
 }
 
 // PartitionStats describes one partition the consumer owns.
@@ -70,6 +76,19 @@ type PartitionStats struct {
 	// Held reports an operator's pause (Consumer.PausePartitions,
 	// PauseAll), which the consumer's backpressure never resumes.
 	Held bool
+	// Blocked lists the records the block policy holds now, in offset
+	// order; nil when none.
+	Blocked []BlockedRecord
+}
+
+// BlockedRecord is a record held by the block policy: its retries are used
+// up and it is retried without end until it succeeds or is released.
+type BlockedRecord struct {
+	Offset   int64
+	Since    time.Time // when its retries were used up
+	Attempts int       // attempts made so far
+	Err      error     // the last attempt's error
+	Released bool      // Release was called and its action is under way
 }
 
 // Stats returns a snapshot. It is cheap enough to call on every scrape.
@@ -79,8 +98,9 @@ func (c *Consumer) Stats() Stats {
 		Processed: s.Processed, Failed: s.Failed, Retried: s.Retried, Skipped: s.Skipped,
 		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
-		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
-		InFlight: s.InFlight, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
+		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Blocked: s.Blocked, Unblocked: s.Unblocked, Holds: s.Holds,
+		Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
+		InFlight: s.InFlight, ConcurrencyLimit: s.Limit, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
 	}
 	out.Acquired, out.Accepted, out.Released, out.Deliveries = s.Acquired, s.Accepted, s.Released, s.Deliveries
@@ -94,6 +114,9 @@ func (c *Consumer) Stats() Stats {
 			HighWatermark: p.HighWatermark, Lag: -1,
 			Span: p.Span, Pending: p.Pending, InFlight: p.InFlight,
 			OldestInFlight: p.OldestInFlight, Paused: p.Paused, Held: p.Held,
+		}
+		for _, b := range p.Blocked {
+			out.Partitions[i].Blocked = append(out.Partitions[i].Blocked, BlockedRecord(b))
 		}
 		if p.HighWatermark >= 0 && p.Committed >= 0 {
 			out.Partitions[i].Lag = max(p.HighWatermark-p.Committed, 0)

@@ -48,6 +48,11 @@ type Report struct {
 	Status     Status  `json:"status"`
 	Partitions int     `json:"partitions"` // partitions owned
 	Stalled    []Stall `json:"stalled,omitempty"`
+	// Blocked lists the records the block policy holds, with their
+	// coordinates, so that /readyz says what a stalled partition waits
+	// for. They do not change Status by themselves: a blocked record holds
+	// its partition's commit point, which the stall rule reports.
+	Blocked []Blocked `json:"blocked,omitempty"`
 }
 
 // Checker checks one consumer. A partition is stalled when its oldest
@@ -90,6 +95,7 @@ func (c *Checker) Check() Report {
 	// Stalls are checked on every call, even when not in the group, so
 	// that the memory of commit points stays current.
 	r.Stalled = c.stalls(&s, c.now())
+	r.Blocked = blocked(&s)
 	switch {
 	case !s.Running || s.Joins == 0:
 		r.Status = NotInGroup

@@ -2,6 +2,7 @@ package health
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -31,6 +32,12 @@ func TestServeHTTP(t *testing.T) {
 		{"stalled handler", kafkaworker.Stats{Running: true, Joins: 1, Partitions: busy}, http.StatusServiceUnavailable,
 			Report{Status: Stalled, Partitions: 1, Stalled: []Stall{{"orders", 2, ReasonHandler, 1500 * time.Millisecond}}},
 			`{"status":"stalled","partitions":1,"stalled":[{"topic":"orders","partition":2,"reason":"handler running too long","for":"1.5s"}]}`},
+		{"blocked record listed", kafkaworker.Stats{Running: true, Joins: 1, Partitions: []kafkaworker.PartitionStats{{
+			Topic: "orders", Partition: 1, Pending: 1,
+			Blocked: []kafkaworker.BlockedRecord{{Offset: 42, Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Attempts: 7, Err: errors.New("cannot parse")}},
+		}}}, http.StatusOK,
+			Report{Status: Ready, Partitions: 1, Blocked: []Blocked{{"orders", 1, 42, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 7, "cannot parse"}}},
+			`{"status":"ready","partitions":1,"blocked":[{"topic":"orders","partition":1,"offset":42,"since":"2026-01-02T03:04:05Z","attempts":7,"error":"cannot parse"}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,11 +78,12 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitConfig
 	}
 	defer stopTracing()
+	base := h // a batch handler is used as one: tracing wraps single records only
 	if tracer != nil {
 		h = tracer.Handler(h)
 		opts = append(opts, tracer.ClientOption())
 	}
-	c, err := kafkaworker.New(s.Kafka, h, opts...)
+	c, err := newConsumer(s, base, h, opts...)
 	if err != nil {
 		// Load ran Validate already; New can only disagree if they drift.
 		log.Error("kafkaworker: configuration", "err", err)

@@ -29,6 +29,11 @@ const (
 	// DeadLetter hands the record to the Source's DeadLetter and marks it
 	// done only once that returned nil.
 	DeadLetter
+	// Block retries the record without end, at BackoffMax once the backoff
+	// has grown to it, holding only what is ordered behind it (its key, its
+	// partition, and the commit point) until it succeeds or Release lets it
+	// go. It is listed in Stats meanwhile.
+	Block
 )
 
 // Config holds the engine's settings; the root package derives it from the
@@ -58,6 +63,20 @@ type Config struct {
 	// Permanent reports whether an error is not worth retrying; nil: none
 	// is.
 	Permanent func(error) bool
+	// MaxRecordsPerSecond bounds the rate at which records start; 0: no
+	// bound.
+	MaxRecordsPerSecond float64
+	// RetryAfter reports whether an error asks to hold all dispatch, and
+	// for how long (a downstream's 429 or 503 with Retry-After). The
+	// record is then retried after that delay without using up a retry.
+	// nil: no error does.
+	RetryAfter func(error) (time.Duration, bool)
+	// Adaptive runs between 1 and MaxProcCount handler calls at once,
+	// adapting the limit to latency and overload (internal/limit).
+	Adaptive bool
+	// Overloaded reports whether an error says the downstream is
+	// overloaded, for the adaptive limit; nil: none does.
+	Overloaded func(error) bool
 	// OnCommit, if not nil, is told of every commit request: how long it
 	// took, how many partitions it carried and its error. It runs on the
 	// committing goroutine and must be quick.

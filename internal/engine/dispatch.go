@@ -24,6 +24,9 @@ const (
 	skipped                     // failed for good; done by the Skip policy
 	deadLettered                // failed for good; stored, done
 	fatal                       // failed for good; the engine stops
+	blocking                    // failed for good under Block: retried without end
+	throttled                   // the downstream asked for a pause: hold dispatch, retry after it
+	notRun                      // taken but not run because of a hold: queue it again
 	abandoned                   // its context ended, or it was not run: leave it pending
 )
 
@@ -54,6 +57,11 @@ func (e *Engine[R]) work() {
 			e.flushAcks()
 			e.mu.Lock()
 		}
+		if len(last) > 0 {
+			// Its batch settled, this worker holds nothing: a slot
+			// under the concurrency limit is free.
+			e.conc.busy--
+		}
 		if resume {
 			// A partition this worker emptied can be fetched again; the
 			// fetch loop may be waiting in a poll only it could answer.
@@ -70,13 +78,40 @@ func (e *Engine[R]) work() {
 		}
 		started = mine[0].started
 		e.mu.Unlock()
+		if e.pace.lim != nil && !e.pace.wait(len(mine)) {
+			// The drain began: leave them pending.
+			for _, it := range mine {
+				it.out, it.err = abandoned, nil
+			}
+			last = mine
+			e.mu.Lock()
+			continue
+		}
+		last = mine[len(mine)-1:]
 		for i, it := range mine {
+			if e.pace.holding.Load() || (e.conc.adapt != nil && int(e.calls.Load()) >= e.conc.adapt.Limit()) {
+				// A hold began, or the adaptive limit fell below the
+				// calls running: the rest of the batch goes back to
+				// the queue, to run after it.
+				for _, rest := range mine[i:] {
+					rest.out, rest.err = notRun, nil
+				}
+				last = mine[i:]
+				break
+			}
 			n := e.calls.Add(1)
 			if n > e.peak.Load() {
 				e.notePeak(n)
 			}
+			var t0 time.Time
+			if e.conc.adapt != nil {
+				t0 = time.Now()
+			}
 			it.out, it.err = e.run(it)
 			e.calls.Add(-1)
+			if e.conc.adapt != nil {
+				e.conc.adapt.Sample(time.Since(t0), int(n), it.err != nil && e.cfg.Overloaded != nil && e.cfg.Overloaded(it.err))
+			}
 			if i == len(mine)-1 {
 				break
 			}
@@ -94,7 +129,6 @@ func (e *Engine[R]) work() {
 				e.applyPauses()
 			}
 		}
-		last = mine[len(mine)-1:]
 		e.mu.Lock()
 	}
 }
@@ -121,14 +155,22 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 			dst = append(dst, it)
 		}
 		cont = cont[:0]
-		if n := e.ready.len(); n > 0 && len(dst) == 0 {
+		if e.held() || e.conc.busy >= e.conc.limit {
+			// A handler asked for a pause, or the concurrency limit is
+			// reached: the records released to this worker wait in the
+			// queue with the others.
+			for _, it := range dst {
+				e.ready.push(it)
+			}
+			dst = dst[:0]
+		} else if n := e.ready.len(); n > 0 && len(dst) == 0 {
 			// A fair share of the queue, of one partition: a record
 			// that runs long then delays only later records of its own
 			// partition, which could not be committed before it anyway.
 			// With quick handlers, a full batch: see fast.
-			k := min(maxTake, max(1, n/e.cfg.MaxProcCount))
+			k := min(e.takeMax, max(1, n/e.conc.limit))
 			if e.fast() {
-				k = maxTake
+				k = e.takeMax
 			}
 			var p *partition[R]
 			for len(dst) < k {
@@ -152,6 +194,7 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 				it.p.running.pushBack(it)
 			}
 			e.inflight += len(dst)
+			e.conc.busy++
 			return dst
 		}
 		e.idle++
@@ -195,17 +238,28 @@ func (e *Engine[R]) run(it *item[R]) (outcome, error) {
 	if ctx.Err() != nil {
 		return abandoned, nil
 	}
+	if it.release != 0 {
+		return e.released(ctx, it)
+	}
 	err := e.call(ctx, it)
 	switch {
 	case err == nil:
 		return succeeded, nil
 	case ctx.Err() != nil:
 		return abandoned, err
-	case it.attempt <= e.cfg.MaxRetries && (e.cfg.Permanent == nil || !e.cfg.Permanent(err)):
+	case e.cfg.RetryAfter != nil:
+		if _, ok := e.cfg.RetryAfter(err); ok {
+			return throttled, err
+		}
+	}
+	switch {
+	case it.attempt-it.throttled <= e.cfg.MaxRetries && (e.cfg.Permanent == nil || !e.cfg.Permanent(err)):
 		return retry, err
 	}
 	tp := it.p.tp
 	switch e.cfg.Policy {
+	case Block:
+		return blocking, err
 	case Skip:
 		e.log.Error("record failed; skipping it", "topic", tp.Topic, "partition", tp.Partition,
 			"offset", it.off, "attempts", it.attempt, "err", err)
@@ -246,6 +300,9 @@ func (e *Engine[R]) settleAll(done, cont []*item[R]) ([]*item[R], bool) {
 	if len(done) == 0 {
 		return cont, false
 	}
+	if e.conc.adapt != nil {
+		e.adaptLimit()
+	}
 	e.inflight -= len(done)
 	for i, it := range done {
 		done[i] = nil
@@ -272,11 +329,36 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 	case succeeded:
 		e.counters.Processed++
 	case skipped:
-		e.counters.Failed++
+		if !it.blocked { // a blocked record was counted when it blocked
+			e.counters.Failed++
+		}
 		e.counters.Skipped++
 	case deadLettered:
-		e.counters.Failed++
+		if !it.blocked {
+			e.counters.Failed++
+		}
 		e.counters.DeadLettered++
+	case notRun:
+		if p.state == active && e.phase == running {
+			e.ready.push(it)
+			return nil
+		}
+		out = abandoned
+	case throttled:
+		e.counters.Retried++
+		if p.state == active && e.phase == running {
+			d, _ := e.cfg.RetryAfter(err)
+			e.hold(d)
+			e.retries.scheduleAfter(it, d, e.requeue)
+			return nil
+		}
+		out = abandoned
+	case blocking:
+		if p.state == active && e.phase == running {
+			e.block(it, err)
+			return nil
+		}
+		out = abandoned
 	case retry:
 		e.counters.Retried++
 		if p.state == active && e.phase == running && (!e.cfg.Share || e.renews) {
@@ -334,6 +416,9 @@ func (e *Engine[R]) done(it *item[R]) *item[R] {
 			"partition", p.tp.Partition, "offset", it.off, "err", err)
 	}
 	e.flow.remove(1, it.size)
+	if it.blocked {
+		e.unblock(it)
+	}
 	next := p.release(it, &e.pool)
 	e.pool.freeItem(it)
 	e.commits.done()

@@ -18,6 +18,7 @@ func (e *Engine[R]) drain() error {
 	if e.cfg.Share {
 		e.releaseQueued()
 	}
+	e.stopPacing()
 	e.flow.release()
 	e.mu.Unlock()
 	e.flushAcks()

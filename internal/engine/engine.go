@@ -71,9 +71,12 @@ type Engine[R any] struct {
 	// Share mode: acker is src's Acker, set by Run; acks are outcomes
 	// decided under mu and not yet told, sent by flushAcks outside it;
 	// renews is acker.Renews() as the fetch loop last read it.
-	acker  Acker[R]
-	acks   []ackReq[R]
-	renews bool
+	acker   Acker[R]
+	acks    []ackReq[R]
+	renews  bool
+	pace    pacer // rate limit and holds; see pace.go
+	takeMax int   // most records a worker takes at once
+	conc    concurrency
 }
 
 // phase is where the engine is in its life.
@@ -103,6 +106,9 @@ type Counters struct {
 	Dropped        uint64 // records fetched for a partition no longer owned
 	Restored       uint64 // records skipped: done by the partition's previous owner
 	Pauses         uint64 // partitions paused because their window was full
+	Blocked        uint64 // records that used up their retries under the Block policy
+	Unblocked      uint64 // blocked records let go by Release
+	Holds          uint64 // times all dispatch was held for a RetryAfter error (extensions not counted)
 	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
 
@@ -160,6 +166,15 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	e.retries.lo, e.retries.hi = cfg.BackoffMin, cfg.BackoffMax
 	e.commits = commitTrigger{count: cfg.CommitCount, C: make(chan struct{}, 1)}
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
+	e.takeMax = e.pace.init(cfg.MaxRecordsPerSecond)
+	e.conc.init(cfg.MaxProcCount, cfg.Adaptive)
+	if cfg.Adaptive {
+		// One record per take: the limit moves with every settle, and no
+		// worker holds records that a cut would leave waiting behind a
+		// slow call. The lock round per record is small beside the
+		// I/O-bound calls adaptive concurrency is for.
+		e.takeMax = 1
+	}
 	e.updateWindow()
 	return e
 }
@@ -214,10 +229,9 @@ func (e *Engine[R]) Run(ctx context.Context, src Source[R]) error {
 	}
 	e.mu.Unlock()
 
-	e.workers.Add(e.cfg.MaxProcCount)
-	for range e.cfg.MaxProcCount {
-		go e.work()
-	}
+	e.mu.Lock()
+	e.startWorkers()
+	e.mu.Unlock()
 	commitCtx, stopCommits := context.WithCancel(context.Background())
 	committerDone := make(chan struct{})
 	go func() {

@@ -6,14 +6,24 @@ import "time"
 // recycled through the engine's free list, so nothing may keep a pointer to
 // one after it is freed.
 type item[R any] struct {
-	rec     R
-	p       *partition[R] // the assignment the record was fetched in
-	off     int64
-	size    int64
-	ch      *chain[R] // the ordering chain it runs in; nil when unordered
-	attempt int       // 1 on first delivery
-	started time.Duration
-	timer   *time.Timer
+	rec       R
+	p         *partition[R] // the assignment the record was fetched in
+	off       int64
+	size      int64
+	ch        *chain[R] // the ordering chain it runs in; nil when unordered
+	attempt   int       // 1 on first delivery
+	throttled int       // attempts that ended in a RetryAfter error: they use up no retry
+	started   time.Duration
+	timer     *time.Timer
+
+	// Block policy: blocked is set once its retries are used up (cause is
+	// then its last error, since when it blocked). release is the action
+	// Release asked for, read by the worker that runs it next; releaseReq
+	// holds one asked for while it ran, until it is settled.
+	blocked             bool
+	release, releaseReq Policy
+	since               time.Time
+	cause               error
 
 	// Set by the worker that ran it, read when it is settled.
 	out outcome

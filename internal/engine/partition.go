@@ -38,6 +38,7 @@ type partition[R any] struct {
 	drained   chan struct{}        // closed when revoking and nothing runs
 	held      int                  // share mode: records taken in and not acknowledged
 	acked     int64                // share mode: records acknowledged, the progress count
+	blocked   map[int64]*item[R]   // Block policy: its blocked records by offset; nil when none
 
 	// Pausing: want is what the window asks for, paused what the Source
 	// was last told. They differ only until applyPauses runs.

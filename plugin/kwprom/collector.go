@@ -19,6 +19,7 @@ package kwprom
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -87,8 +88,12 @@ func NewCollector(c *kafkaworker.Consumer) *Collector {
 			counter("partitions_revoked_total", "Partitions revoked from this consumer.", func(s *kafkaworker.Stats) uint64 { return s.Revoked }),
 			counter("partitions_lost_total", "Partitions lost without a revoke (session expired); their uncommitted work is redone elsewhere.", func(s *kafkaworker.Stats) uint64 { return s.Lost }),
 			counter("joins_total", "Times this member joined or rejoined its group (rebalances it took part in).", func(s *kafkaworker.Stats) uint64 { return s.Joins }),
+			counter("records_blocked_total", "Records whose retries were used up under the block policy; they are retried without end (partition_blocked_records lists those held now).", func(s *kafkaworker.Stats) uint64 { return s.Blocked }),
+			counter("records_released_total", "Blocked records let go by Consumer.Release (skipped or dead-lettered by an operator).", func(s *kafkaworker.Stats) uint64 { return s.Unblocked }),
+			counter("dispatch_holds_total", "Times a handler's RetryAfter error held all dispatch (extensions not counted): the downstream asked to be left alone.", func(s *kafkaworker.Stats) uint64 { return s.Holds }),
 			counter("revoke_timeouts_total", "Revoked partitions given up with handlers still running after RevokeTimeout.", func(s *kafkaworker.Stats) uint64 { return s.RevokeTimeouts }),
 			gauge("in_flight", "Handler calls running now; at most max_proc_count.", func(s *kafkaworker.Stats) int { return s.InFlight }),
+			gauge("concurrency_limit", "Handler calls allowed at once now: max_proc_count, or the adaptive limit (AdaptiveConcurrency).", func(s *kafkaworker.Stats) int { return s.ConcurrencyLimit }),
 			gauge("peak_in_flight", "Most handler calls ever running at once.", func(s *kafkaworker.Stats) int { return s.PeakInFlight }),
 			gauge("buffered_records", "Records fetched and not finished; at most max_buffered_records.", func(s *kafkaworker.Stats) int { return s.Buffered }),
 			gauge("partitions_owned", "Partitions this consumer owns now.", func(s *kafkaworker.Stats) int { return len(s.Partitions) }),
@@ -122,6 +127,21 @@ func NewCollector(c *kafkaworker.Consumer) *Collector {
 				func(p *kafkaworker.PartitionStats) (float64, bool) { return always(float64(p.InFlight)) }),
 			part("oldest_in_flight_seconds", "Age of the longest-running handler call; 0 when none runs.",
 				func(p *kafkaworker.PartitionStats) (float64, bool) { return always(p.OldestInFlight.Seconds()) }),
+			part("blocked_records", "Records the block policy holds now: each holds back its key, its partition or the commit point, by ordering. Alert on > 0.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) { return always(float64(len(p.Blocked))) }),
+			part("oldest_blocked_seconds", "How long the oldest blocked record has been blocked; 0 when none is.",
+				func(p *kafkaworker.PartitionStats) (float64, bool) {
+					if len(p.Blocked) == 0 {
+						return 0, true
+					}
+					oldest := p.Blocked[0].Since
+					for _, b := range p.Blocked[1:] {
+						if b.Since.Before(oldest) {
+							oldest = b.Since
+						}
+					}
+					return always(time.Since(oldest).Seconds())
+				}),
 			part("paused", "1 while fetching is paused because the partition's window is full.",
 				func(p *kafkaworker.PartitionStats) (float64, bool) {
 					if p.Paused {

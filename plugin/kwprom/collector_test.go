@@ -238,3 +238,41 @@ func TestShareMetrics(t *testing.T) {
 		t.Errorf("acquired %d, want at least %d", s.Acquired, records)
 	}
 }
+
+// TestMetricsBlockedRecord: a record held by the block policy shows in the
+// per-partition series, and leaves them once released.
+func TestMetricsBlockedRecord(t *testing.T) {
+	cl := testkafka.Start(t)
+	topic := cl.Topic(t, 1)
+	cl.Produce(t, topic, 10, nil)
+	c, err := kafkaworker.New(kafkaworker.Config{
+		BootstrapServers: cl.Seeds, GroupID: cl.Name(t, "kwprom"), Topic: topic,
+		CommitIntervalSeconds: 1, ShutdownTimeout: 5 * time.Second, MaxRetries: -1,
+		RetryBackoffMin: time.Millisecond, RetryBackoffMax: 10 * time.Millisecond,
+		FailurePolicy: kafkaworker.BlockPolicy,
+	}, kafkaworker.HandlerFunc(func(_ context.Context, r *kafkaworker.Record) error {
+		if r.Offset == 3 {
+			return errors.New("poison")
+		}
+		return nil
+	}), kafkaworker.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(kwprom.NewCollector(c))
+	run(t, c)
+	blocked := partitionSeries("partition_blocked_records", topic, 0)
+	poll.Until(t, 30*time.Second, "the blocked record in the series", func() bool {
+		m := series(t, reg)
+		return m[blocked] == 1 && m["kafkaworker_records_blocked_total"] == 1
+	})
+	if err := c.Release(topic, 0, 3, kafkaworker.SkipPolicy); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 30*time.Second, "the release in the series", func() bool {
+		m := series(t, reg)
+		return m[blocked] == 0 && m["kafkaworker_records_released_total"] == 1 &&
+			m[partitionSeries("partition_oldest_blocked_seconds", topic, 0)] == 0
+	})
+}

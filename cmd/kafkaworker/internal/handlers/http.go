@@ -50,7 +50,11 @@ type HTTPConfig struct {
 //
 // A 2xx answer marks the record done. 408, 429, 5xx, timeouts and
 // connection errors return an error to retry; other answers return a
-// *StatusError wrapping ErrRejected. Redirects are not followed: a 301, 302
+// *StatusError wrapping ErrRejected. A 429 or 503 with a Retry-After header
+// (seconds or an HTTP date) returns kafkaworker.RetryAfter: the consumer
+// then starts no record for that long, instead of retrying at once, and
+// the attempt uses up no retry. Without Retry-After it returns
+// kafkaworker.Overloaded, which cuts an adaptive concurrency limit. Redirects are not followed: a 301, 302
 // or 303 would turn the POST into a GET and lose the body.
 //
 // HTTP is safe for concurrent use.
@@ -126,7 +130,40 @@ func (h *HTTP) Handle(ctx context.Context, r *kafkaworker.Record) error {
 	if err != nil && snippet == "" {
 		snippet = "(body unreadable: " + err.Error() + ")"
 	}
-	return &StatusError{Code: resp.StatusCode, Body: snippet, Retryable: retryableStatus(resp.StatusCode)}
+	return statusError(resp, snippet)
+}
+
+// statusError turns an answer other than 2xx into the error the consumer
+// acts on: RetryAfter for a 429 or 503 with Retry-After, Overloaded for one
+// without, a *StatusError otherwise.
+func statusError(resp *http.Response, snippet string) error {
+	se := &StatusError{Code: resp.StatusCode, Body: snippet, Retryable: retryableStatus(resp.StatusCode)}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			// The endpoint said when to come back: the consumer holds
+			// all dispatch until then instead of retrying at once.
+			return kafkaworker.RetryAfter(d, se)
+		}
+		// Overloaded without saying for how long: retried with the
+		// usual backoff, and an adaptive limit is cut.
+		return kafkaworker.Overloaded(se)
+	}
+	return se
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an
+// HTTP-date (RFC 9110, 10.2.3). A date in the past is a delay of 0.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
 }
 
 // Close closes the idle connections of the pool. In-flight calls are not

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -298,5 +299,98 @@ func TestPrintable(t *testing.T) {
 		if got := printable([]byte(tt.in)); got != tt.want {
 			t.Errorf("printable(%q) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// A 429 or 503 with Retry-After is a kafkaworker.RetryAfter with its delay,
+// wrapping the StatusError; without the header, or on another status, it is
+// not.
+func TestHTTPRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		code   int
+		header string
+		want   time.Duration // -1: not a RetryAfter
+	}{
+		{http.StatusTooManyRequests, "2", 2 * time.Second},
+		{http.StatusServiceUnavailable, "0", 0},
+		{http.StatusServiceUnavailable, "", -1},
+		{http.StatusTooManyRequests, "soon", -1},
+		{http.StatusInternalServerError, "5", -1},
+	} {
+		h := newHandler(t, func(w http.ResponseWriter, r *http.Request) {
+			if tt.header != "" {
+				w.Header().Set("Retry-After", tt.header)
+			}
+			w.WriteHeader(tt.code)
+		}, HTTPConfig{})
+		err := h.Handle(context.Background(), record())
+		var ra *kafkaworker.RetryAfterError
+		var se *StatusError
+		switch {
+		case !errors.As(err, &se) || se.Code != tt.code:
+			t.Errorf("%d %q: %v, want a StatusError", tt.code, tt.header, err)
+		case tt.want < 0 && errors.As(err, &ra):
+			t.Errorf("%d %q: %v, want no RetryAfter", tt.code, tt.header, err)
+		case kafkaworker.IsOverloaded(err) != (tt.code != http.StatusInternalServerError):
+			t.Errorf("%d %q: %v: IsOverloaded %t", tt.code, tt.header, err, kafkaworker.IsOverloaded(err))
+		case tt.want >= 0 && (!errors.As(err, &ra) || ra.Delay != tt.want):
+			t.Errorf("%d %q: %v, want RetryAfter %s", tt.code, tt.header, err, tt.want)
+		}
+	}
+}
+
+func TestParseRetryAfterDate(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if d, ok := parseRetryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now); !ok || d != 90*time.Second {
+		t.Fatalf("date 90 s ahead: %s %v", d, ok)
+	}
+	if d, ok := parseRetryAfter(now.Add(-time.Hour).Format(http.TimeFormat), now); !ok || d != 0 {
+		t.Fatalf("date in the past: %s %v", d, ok)
+	}
+}
+
+// A batch is one POST of a JSON array; a 2xx body listing failed indexes
+// is a BatchError, an empty one success, a 503 with Retry-After a
+// RetryAfter.
+func TestHTTPBatch(t *testing.T) {
+	var got []map[string]any
+	var size string
+	answer := func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }
+	h := newHandler(t, func(w http.ResponseWriter, r *http.Request) {
+		size = r.Header.Get("X-Kafka-Batch-Size")
+		if r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
+		}
+		got = nil
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			t.Error(err)
+		}
+		answer(w)
+	}, HTTPConfig{})
+	a, b := record(), record()
+	b.Offset, b.Key, b.Value, b.Attempt = 43, nil, []byte{0xff}, 0
+	if err := h.HandleBatch(context.Background(), []*kafkaworker.Record{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if size != "2" || len(got) != 2 || got[0]["offset"] != 42.0 || got[0]["value"] != `{"id":1}` || got[0]["attempt"] != 2.0 ||
+		got[1]["key"] != nil || got[1]["value_encoding"] != "base64" || got[1]["attempt"] != 1.0 {
+		t.Fatalf("size %s, body %v", size, got)
+	}
+	answer = func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"failed":[{"index":1,"error":"duplicate key"}]}`)
+	}
+	err := h.HandleBatch(context.Background(), []*kafkaworker.Record{a, b})
+	var be *kafkaworker.BatchError
+	if !errors.As(err, &be) || len(be.Errs) != 1 || be.Errs[1] == nil || be.Errs[1].Error() != "duplicate key" {
+		t.Fatalf("%v, want a BatchError for index 1", err)
+	}
+	answer = func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "3")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	var ra *kafkaworker.RetryAfterError
+	if err := h.HandleBatch(context.Background(), []*kafkaworker.Record{a}); !errors.As(err, &ra) || ra.Delay != 3*time.Second {
+		t.Fatalf("%v, want RetryAfter 3s", err)
 	}
 }

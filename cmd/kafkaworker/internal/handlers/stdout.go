@@ -42,6 +42,7 @@ type line struct {
 	Value         *string   `json:"value"`
 	ValueEncoding string    `json:"value_encoding,omitempty"`
 	Headers       []header  `json:"headers,omitempty"`
+	Attempt       int       `json:"attempt,omitempty"` // batches only: 1, then 2, … on retries
 }
 
 type header struct {
@@ -54,6 +55,22 @@ type header struct {
 // only for one Write, and returns the writer's error, which the consumer
 // retries. ctx is not consulted: a write to a pipe is not cancellable.
 func (s *Stdout) Handle(_ context.Context, r *kafkaworker.Record) error {
+	b, err := json.Marshal(toLine(r))
+	if err != nil {
+		return fmt.Errorf("stdout handler: %w", err)
+	}
+	b = append(b, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("stdout handler: %w", err)
+	}
+	return nil
+}
+
+// toLine is r in the JSON form of the stdout handler and of the http
+// handler's batches.
+func toLine(r *kafkaworker.Record) line {
 	l := line{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
 	l.Key, l.KeyEncoding = jsonText(r.Key)
 	l.Value, l.ValueEncoding = jsonText(r.Value)
@@ -65,17 +82,7 @@ func (s *Stdout) Handle(_ context.Context, r *kafkaworker.Record) error {
 		}
 		l.Headers = append(l.Headers, hh)
 	}
-	b, err := json.Marshal(l)
-	if err != nil {
-		return fmt.Errorf("stdout handler: %w", err)
-	}
-	b = append(b, '\n')
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.w.Write(b); err != nil {
-		return fmt.Errorf("stdout handler: %w", err)
-	}
-	return nil
+	return l
 }
 
 // jsonText returns b as a JSON string: nil for nil, the text itself when it

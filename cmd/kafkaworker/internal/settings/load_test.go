@@ -76,6 +76,14 @@ func TestPrecedence(t *testing.T) {
 		{name: "service defaults", file: base,
 			want: func(s *Settings) any { return s.Service }, val: Service{Handler: "stdout", HTTPTimeout: 30 * time.Second,
 				AdminAddr: "127.0.0.1:8080", StallTimeout: 5 * time.Minute, StartupTimeout: 30 * time.Second, LogFormat: "text", LogLevel: "info"}},
+		{name: "flow control and batches (issue 12)", file: `{"Kafka": {"FailurePolicy": "Block", "MaxRecordsPerSecond": 5000,
+			"AdaptiveConcurrency": true, "MaxBatchSize": 200, "BatchLinger": "00:00:00.020"},
+			"KafkaWorker": {"Handler": "http", "HttpUrl": "http://sink/batch", "HttpBatch": true}}`,
+			want: func(s *Settings) any {
+				return []any{s.Kafka.FailurePolicy, s.Kafka.MaxRecordsPerSecond, s.Kafka.AdaptiveConcurrency,
+					s.Kafka.MaxBatchSize, s.Kafka.BatchLinger, s.Service.HTTPBatch}
+			},
+			val: []any{kafkaworker.BlockPolicy, 5000, true, 200, 20 * time.Millisecond, true}},
 		{name: "key path at top level", file: `{"Kafka:MaxProcCount": 9, "Kafka": {"GroupId": "g"}}`,
 			want: func(s *Settings) any { return s.Kafka.MaxProcCount }, val: 9},
 	}

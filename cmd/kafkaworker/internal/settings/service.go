@@ -25,6 +25,9 @@ func validateService(s Service) []Problem {
 	default:
 		bad("Handler", s.Handler, "must be http or stdout")
 	}
+	if s.HTTPBatch && s.Handler != HTTPHandler {
+		bad("HttpBatch", "true", "needs Handler http")
+	}
 	for key, d := range map[string]time.Duration{
 		"HttpTimeout": s.HTTPTimeout, "StallTimeout": s.StallTimeout, "StartupTimeout": s.StartupTimeout,
 	} {

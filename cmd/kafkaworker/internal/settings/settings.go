@@ -42,6 +42,11 @@ type Service struct {
 	// headers. Default 30s. A timeout is retried like any failure, so keep
 	// it above the endpoint's slowest honest answer.
 	HTTPTimeout time.Duration `key:"HttpTimeout"`
+	// HTTPBatch makes the http handler POST batches: a JSON array of up to
+	// Kafka:MaxBatchSize records per request, gathered for at most
+	// Kafka:BatchLinger (the format is in README, "Batches"). Default
+	// false: one POST per record.
+	HTTPBatch bool `key:"HttpBatch"`
 	// AdminAddr is where /healthz, /readyz and /metrics are served.
 	// Default 127.0.0.1:8080: loopback, so that a laptop run exposes
 	// nothing; in a container set 0.0.0.0:8080 (or :8080) so probes and
