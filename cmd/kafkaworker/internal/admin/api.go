@@ -27,7 +27,7 @@ import (
 type (
 	// ProcCountSetter changes MaxProcCount while running.
 	ProcCountSetter interface {
-		SetMaxProcCount(n int) error
+		SetMaxProcCount(n int)
 	}
 	// RateSetter changes MaxRecordsPerSecond while running (0: no limit).
 	RateSetter interface {
@@ -37,7 +37,7 @@ type (
 	// action is "dead-letter" (produce it to the dead-letter topic) or
 	// "skip".
 	Releaser interface {
-		Release(tp kafkaworker.TopicPartition, offset int64, action string) error
+		Release(topic string, partition int32, offset int64, action kafkaworker.FailurePolicy) error
 	}
 )
 
@@ -238,7 +238,8 @@ func (a *api) maxProcCount(_ context.Context, req request) error {
 	if req.Value == nil || *req.Value < 1 || *req.Value != float64(int(*req.Value)) {
 		return fmt.Errorf("%w: value must be a whole number ≥ 1", errBadRequest)
 	}
-	return s.SetMaxProcCount(int(*req.Value))
+	s.SetMaxProcCount(int(*req.Value))
+	return nil
 }
 
 func (a *api) maxRecordsPerSecond(_ context.Context, req request) error {
@@ -260,7 +261,11 @@ func (a *api) release(_ context.Context, req request) error {
 	if req.Topic == "" || (req.Action != "dead-letter" && req.Action != "skip") {
 		return fmt.Errorf("%w: topic, partition, offset and action (dead-letter or skip) are required", errBadRequest)
 	}
-	return s.Release(kafkaworker.TopicPartition{Topic: req.Topic, Partition: req.Partition}, req.Offset, req.Action)
+	action := kafkaworker.SkipPolicy
+	if req.Action == "dead-letter" {
+		action = kafkaworker.DeadLetterPolicy
+	}
+	return s.Release(req.Topic, req.Partition, req.Offset, action)
 }
 
 // target is what the optional controls are looked up on.

@@ -207,11 +207,10 @@ type procs struct {
 	got []int
 }
 
-func (p *procs) SetMaxProcCount(n int) error {
+func (p *procs) SetMaxProcCount(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.got = append(p.got, n)
-	return nil
 }
 
 // The issue-12 controls answer 501 until the consumer offers them, and
@@ -220,10 +219,10 @@ func TestOptionalControlsAnswer501UntilOffered(t *testing.T) {
 	seeds, _ := newCluster(t, 1, 0)
 	c := newConsumer(t, seeds, noop) // not run: the checks need no group
 	base, client := startServerWith(t, c, Options{Addr: "127.0.0.1:0", StallTimeout: time.Minute})
+	// The consumer offers MaxProcCount and Release (issue 12) but not a
+	// run-time rate limit.
 	for path, body := range map[string]string{
-		"/api/max-proc-count":         `{"value":10}`,
 		"/api/max-records-per-second": `{"value":100}`,
-		"/api/release":                `{"topic":"orders","partition":0,"offset":5,"action":"skip","by":"test"}`,
 	} {
 		if code, resp := post(t, client, base+path, "", body); code != http.StatusNotImplemented {
 			t.Fatalf("%s: %d %s, want 501", path, code, resp)

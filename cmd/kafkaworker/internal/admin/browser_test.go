@@ -264,9 +264,13 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if s := eval[string](t, ctx, `document.getElementById("rebalances").textContent`); !strings.Contains(s, "gained") {
 		t.Fatalf("rebalances shown: %q, want the assignment", s)
 	}
-	// The issue-12 controls are there, disabled, until the consumer offers them.
-	if !eval[bool](t, ctx, `document.getElementById("procs").disabled`) {
-		t.Fatal("the MaxProcCount control is enabled for a consumer that cannot change it")
+	// The controls are enabled as the consumer offers them: MaxProcCount
+	// yes, a run-time rate limit not yet.
+	if eval[bool](t, ctx, `document.getElementById("procs").disabled`) {
+		t.Fatal("the MaxProcCount control is disabled for a consumer that can change it")
+	}
+	if !eval[bool](t, ctx, `document.getElementById("rate").disabled`) {
+		t.Fatal("the MaxRecordsPerSecond control is enabled for a consumer that cannot change it at run time")
 	}
 	saveScreenshot(t, ctx, "status-page.png", true)
 
