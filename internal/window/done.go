@@ -1,10 +1,5 @@
 package window
 
-import (
-	"fmt"
-	"math"
-)
-
 // This file holds what commit metadata needs from a Window (see package
 // internal/offsetmeta): reading the done offsets above the commit point, and
 // taking in offsets that are done before they are fetched.
@@ -17,15 +12,8 @@ import (
 // grows the ring only while an offset below it is pending. Errors are those
 // of Add.
 func (w *Window) AddDone(off int64) error {
-	if off < 0 || off == math.MaxInt64 {
-		return fmt.Errorf("%w: offset %d out of range", ErrOutOfOrder, off)
-	}
-	if !w.started {
-		w.started = true
-		w.base = off &^ 63
-		w.low, w.next = off, off
-	} else if off < w.next {
-		return fmt.Errorf("%w: %d after %d", ErrOutOfOrder, off, w.next-1)
+	if err := w.admit(off); err != nil {
+		return err
 	}
 	if w.pending == 0 {
 		// Every word is zero: move the empty window past off.

@@ -59,16 +59,8 @@ func (w *Window) Reset() {
 // Add records offset off as pending. Offsets between the previous Add and off
 // are gaps and count as done.
 func (w *Window) Add(off int64) error {
-	if off < 0 || off == math.MaxInt64 {
-		// Next() is off+1, which must not overflow.
-		return fmt.Errorf("%w: offset %d out of range", ErrOutOfOrder, off)
-	}
-	if !w.started {
-		w.started = true
-		w.base = off &^ 63
-		w.low, w.next = off, off
-	} else if off < w.next {
-		return fmt.Errorf("%w: %d after %d", ErrOutOfOrder, off, w.next-1)
+	if err := w.admit(off); err != nil {
+		return err
 	}
 	if w.pending == 0 {
 		// Nothing pending: jump the whole window forward instead of
@@ -80,6 +72,23 @@ func (w *Window) Add(off int64) error {
 	w.words[(w.head+int(i>>6))&(len(w.words)-1)] |= 1 << (uint(i) & 63)
 	w.pending++
 	w.next = off + 1
+	return nil
+}
+
+// admit checks that off may come next, starting the window at the first
+// offset: every offset must be above the last one admitted.
+func (w *Window) admit(off int64) error {
+	if off < 0 || off == math.MaxInt64 {
+		// Next() is off+1, which must not overflow.
+		return fmt.Errorf("%w: offset %d out of range", ErrOutOfOrder, off)
+	}
+	if !w.started {
+		w.started = true
+		w.base = off &^ 63
+		w.low, w.next = off, off
+	} else if off < w.next {
+		return fmt.Errorf("%w: %d after %d", ErrOutOfOrder, off, w.next-1)
+	}
 	return nil
 }
 
