@@ -212,6 +212,15 @@ func TestBinaryStaticMemberRestartedAfterSIGKILLTakesItsPartitionsBack(t *testin
 	if !cluster.Real {
 		t.Skip("needs the real broker (static membership and session timeouts)")
 	}
+	if cluster.GroupProtocol() == "consumer" {
+		// Under KIP-848 the killed member's partitions stay reserved
+		// only until the broker's group.consumer.session.timeout.ms
+		// (45 s), and the restarted member with the same id gets them
+		// 47-48 s after its restart: whether the other member takes them
+		// first is a race of two seconds, not a property to assert.
+		// Measured and reported in issue 10.
+		t.Skip("static membership gives no faster restart under KIP-848 (the broker's 45 s session rules)")
+	}
 	bin := buildBinary(t)
 	const partitions = 6
 	topic, group := cluster.Topic(t, partitions), cluster.Name(t, "g")
