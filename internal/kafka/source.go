@@ -48,6 +48,9 @@ func NewSource[R any](o Options, so SourceOptions[R]) (*Source[R], error) {
 	ctx, s.cancel = context.WithCancel(context.Background())
 	o.Context = ctx
 	o.Extra = append(o.Extra[:len(o.Extra):len(o.Extra)], kgo.WithPools(&recordPool{}))
+	if o.InstanceID != "" && o.ServerSideBalancing {
+		releaseOwnInstance(o, 3*time.Second)
+	}
 	cl, err := NewClient(o, &s.sizes)
 	if err != nil {
 		s.cancel()
