@@ -115,6 +115,7 @@ func (c *Consumer) engineConfig() engine.Config {
 		ShutdownTimeout:     cfg.ShutdownTimeout,
 		ShutdownMargin:      ShutdownMargin,
 		CommitTimeout:       finalCommitTimeout,
+		FreezeAfter:         cfg.SessionTimeout,
 		Logger:              c.log,
 		Permanent:           IsPermanent,
 		RetryAfter:          c.retryAfter,

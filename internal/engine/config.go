@@ -59,6 +59,11 @@ type Config struct {
 	ShutdownMargin  time.Duration
 	// CommitTimeout bounds the final commit.
 	CommitTimeout time.Duration
+	// FreezeAfter is how long the process may not run (a SIGSTOP, a paused
+	// VM) before the engine asks the group whether it is still a member:
+	// the session timeout. 0, or a Source that is not a MemberChecker:
+	// never.
+	FreezeAfter time.Duration
 	Logger        *slog.Logger
 	// Permanent reports whether an error is not worth retrying; nil: none
 	// is.

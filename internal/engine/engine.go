@@ -75,6 +75,7 @@ type Engine[R any] struct {
 	acks    []ackReq[R]
 	renews  bool
 	pace    pacer // rate limit and holds; see pace.go
+	frozen  bool  // dispatch held while the group is asked about a freeze; see freeze.go
 	takeMax int   // most records a worker takes at once
 	conc    concurrency
 }
@@ -109,6 +110,7 @@ type Counters struct {
 	Blocked        uint64 // records that used up their retries under the Block policy
 	Unblocked      uint64 // blocked records let go by Release
 	Holds          uint64 // times all dispatch was held for a RetryAfter error (extensions not counted)
+	Freezes        uint64 // times the process was found to have not run for FreezeAfter or more
 	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
 
@@ -238,6 +240,14 @@ func (e *Engine[R]) Run(ctx context.Context, src Source[R]) error {
 		defer close(committerDone)
 		e.commitLoop(commitCtx)
 	}()
+	if mc, ok := src.(MemberChecker); ok && e.cfg.FreezeAfter > 0 && !e.cfg.Share {
+		freezeDone := make(chan struct{})
+		go func() {
+			defer close(freezeDone)
+			e.watchFreeze(fetchCtx, mc)
+		}()
+		defer func() { stopFetch(nil); <-freezeDone }()
+	}
 
 	e.fetchLoop(fetchCtx, src)
 

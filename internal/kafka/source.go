@@ -26,6 +26,9 @@ type Source[R any] struct {
 	sizes     fetchSizes
 	cancel    context.CancelFunc // the client's context: see Close
 	leave     time.Duration
+	// serverSide: KIP-848 was asked for (StillMember describes the
+	// group that way first).
+	serverSide bool
 }
 
 // SourceOptions are what a Source needs beyond the client's Options.
@@ -42,7 +45,7 @@ type SourceOptions[R any] struct {
 // o.Group of its assignments.
 func NewSource[R any](o Options, so SourceOptions[R]) (*Source[R], error) {
 	s := &Source[R]{convert: so.Convert, unconvert: so.Unconvert, log: o.Logger, seeds: so.Seeds,
-		leave: cmp.Or(so.LeaveTimeout, 3*time.Second)}
+		leave: cmp.Or(so.LeaveTimeout, 3*time.Second), serverSide: o.ServerSideBalancing}
 	s.sizes.prefetch, s.sizes.partRecords = o.PrefetchBytes, max(o.PartitionRecords, 1)
 	var ctx context.Context
 	ctx, s.cancel = context.WithCancel(context.Background())

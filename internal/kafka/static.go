@@ -108,3 +108,48 @@ func releaseOwnInstance(o Options, timeout time.Duration) {
 		o.Logger.Info("released this instance's previous member: its partitions come back without a rebalance", "instance", o.InstanceID)
 	}
 }
+
+// StillMember implements engine.MemberChecker: it describes the group and
+// looks for this client's member id. A member that the group expelled
+// (its session ended while the process was stopped) is no longer listed.
+// Before the first join there is nothing to lose: true.
+func (s *Source[R]) StillMember(ctx context.Context) (bool, error) {
+	member, _ := s.cl.GroupMetadata()
+	if member == "" {
+		return true, nil
+	}
+	adm := kadm.NewClient(s.cl)
+	group := s.cl.OptValue(kgo.ConsumerGroup).(string)
+	if s.serverSide {
+		described, err := adm.DescribeConsumerGroups(ctx, group)
+		if err == nil {
+			if g, ok := described[group]; ok && g.Err == nil {
+				for _, m := range g.Members {
+					if m.MemberID == member {
+						return true, nil
+					}
+				}
+				return false, nil
+			}
+		}
+		// Not a KIP-848 group after all (franz-go falls back to the
+		// classic protocol on brokers without it): ask the classic way.
+	}
+	described, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return false, fmt.Errorf("describing group %q: %w", group, err)
+	}
+	g, ok := described[group]
+	if !ok {
+		return false, fmt.Errorf("describing group %q: not in the response", group)
+	}
+	if g.Err != nil {
+		return false, fmt.Errorf("describing group %q: %w", group, g.Err)
+	}
+	for _, m := range g.Members {
+		if m.MemberID == member {
+			return true, nil
+		}
+	}
+	return false, nil
+}
