@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkaworker/kafkaworker/internal/engine"
 )
 
 // A static member that died (it joined, then went silent) holds its
@@ -97,4 +99,74 @@ func memberOf(t *testing.T, ctx context.Context, cl *kgo.Client, group, instance
 	}
 	t.Fatalf("group %s has no member with instance id %s: %+v", group, instance, d[group].Members)
 	return kadm.ConsumerGroupMember{}
+}
+
+// nopGroup is an engine.Group that only counts assignments.
+type nopGroup struct{ assigned chan struct{} }
+
+func (g nopGroup) Assign(tps []engine.TP) {
+	if len(tps) > 0 {
+		select {
+		case g.assigned <- struct{}{}:
+		default:
+		}
+	}
+}
+func (nopGroup) Restore(engine.TP, int64, string)          {}
+func (nopGroup) Revoke(context.Context, []engine.TP) error { return nil }
+func (nopGroup) Lose([]engine.TP)                          {}
+
+// StillMember sees what the client cannot yet: the group expelled it. Its
+// heartbeats are answered by the test without reaching the coordinator (as
+// for a process that did not run), so the coordinator ends its session
+// while the client believes itself a member.
+func TestStillMemberSeesAnExpelledMember(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "t"), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	g := nopGroup{assigned: make(chan struct{}, 1)}
+	src, err := NewSource(Options{Seeds: c.ListenAddrs(), Group: "g", Topics: []string{"t"}, Listener: g,
+		SessionTimeout: time.Second, RebalanceTimeout: time.Second, Extra: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond)}},
+		SourceOptions[*kgo.Record]{Convert: func(_ []*kgo.Record, out []engine.Fetched[*kgo.Record]) []engine.Fetched[*kgo.Record] { return out }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() { // drives the join
+		var b engine.Batch[*kgo.Record]
+		for ctx.Err() == nil && src.Poll(ctx, 10, &b) == nil {
+			b.Records = b.Records[:0]
+		}
+	}()
+	select {
+	case <-g.assigned:
+	case <-ctx.Done():
+		t.Fatal("never assigned")
+	}
+	if still, err := src.StillMember(ctx); err != nil || !still {
+		t.Fatalf("a member that heartbeats: still %v, err %v; want true", still, err)
+	}
+	c.ControlKey(int16(kmsg.Heartbeat), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		return kmsg.NewPtrHeartbeatResponse(), nil, true
+	})
+	for {
+		still, err := src.StillMember(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !still {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the coordinator never expelled the silent member")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cancel()
 }
