@@ -64,7 +64,7 @@ type Config struct {
 	// the session timeout. 0, or a Source that is not a MemberChecker:
 	// never.
 	FreezeAfter time.Duration
-	Logger        *slog.Logger
+	Logger      *slog.Logger
 	// Permanent reports whether an error is not worth retrying; nil: none
 	// is.
 	Permanent func(error) bool
