@@ -21,6 +21,7 @@ type Stats struct {
 	Blocked        uint64 // records held by the block policy, over time (Partitions lists those held now)
 	Unblocked      uint64 // blocked records let go by Release
 	Holds          uint64 // times a RetryAfter error held all dispatch (extending a hold does not count)
+	Freezes        uint64 // times the process was found not to have run for SessionTimeout or more (SIGSTOP, a paused VM); see README
 	Polls          uint64 // polls that brought records
 	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now
@@ -98,7 +99,7 @@ func (c *Consumer) Stats() Stats {
 		Processed: s.Processed, Failed: s.Failed, Retried: s.Retried, Skipped: s.Skipped,
 		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
-		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Blocked: s.Blocked, Unblocked: s.Unblocked, Holds: s.Holds,
+		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Blocked: s.Blocked, Unblocked: s.Unblocked, Holds: s.Holds, Freezes: s.Freezes,
 		Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
 		InFlight: s.InFlight, ConcurrencyLimit: s.Limit, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
