@@ -22,6 +22,7 @@ type Stats struct {
 	Unblocked      uint64 // blocked records let go by Release
 	Holds          uint64 // times a RetryAfter error held all dispatch (extending a hold does not count)
 	Freezes        uint64 // times the process was found not to have run for SessionTimeout or more (SIGSTOP, a paused VM); see README
+	CommitStalls   uint64 // times a commit was stuck for a second (a rebalance or a coordinator change) and no new records started until it completed
 	Polls          uint64 // polls that brought records
 	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now
@@ -99,7 +100,7 @@ func (c *Consumer) Stats() Stats {
 		Processed: s.Processed, Failed: s.Failed, Retried: s.Retried, Skipped: s.Skipped,
 		DeadLettered: s.DeadLettered, Commits: s.Commits, CommitErrors: s.CommitErrors,
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
-		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Blocked: s.Blocked, Unblocked: s.Unblocked, Holds: s.Holds, Freezes: s.Freezes,
+		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Blocked: s.Blocked, Unblocked: s.Unblocked, Holds: s.Holds, Freezes: s.Freezes, CommitStalls: s.CommitStalls,
 		Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
 		InFlight: s.InFlight, ConcurrencyLimit: s.Limit, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),

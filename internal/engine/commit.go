@@ -21,6 +21,7 @@ func (e *Engine[R]) commitLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		e.commitStarted()
 		for attempt := 1; ; attempt++ {
 			err := e.commitParts(ctx, nil)
 			if err == nil || ctx.Err() != nil {
@@ -33,9 +34,11 @@ func (e *Engine[R]) commitLoop(ctx context.Context) {
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
+				e.commitEnded()
 				return
 			}
 		}
+		e.commitEnded()
 	}
 }
 

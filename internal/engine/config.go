@@ -64,7 +64,11 @@ type Config struct {
 	// the session timeout. 0, or a Source that is not a MemberChecker:
 	// never.
 	FreezeAfter time.Duration
-	Logger      *slog.Logger
+	// CommitStallHold is how long a periodic commit may take before
+	// workers stop starting records until it completes (see stall.go).
+	// 0: never.
+	CommitStallHold time.Duration
+	Logger          *slog.Logger
 	// Permanent reports whether an error is not worth retrying; nil: none
 	// is.
 	Permanent func(error) bool

@@ -74,9 +74,10 @@ type Engine[R any] struct {
 	acker   Acker[R]
 	acks    []ackReq[R]
 	renews  bool
-	pace    pacer // rate limit and holds; see pace.go
-	frozen  bool  // dispatch held while the group is asked about a freeze; see freeze.go
-	takeMax int   // most records a worker takes at once
+	pace    pacer       // rate limit and holds; see pace.go
+	frozen  bool        // dispatch held while the group is asked about a freeze; see freeze.go
+	stall   commitStall // dispatch held while a commit is stuck; see stall.go
+	takeMax int         // most records a worker takes at once
 	conc    concurrency
 }
 
@@ -111,6 +112,7 @@ type Counters struct {
 	Unblocked      uint64 // blocked records let go by Release
 	Holds          uint64 // times all dispatch was held for a RetryAfter error (extensions not counted)
 	Freezes        uint64 // times the process was found to have not run for FreezeAfter or more
+	CommitStalls   uint64 // times a commit took longer than CommitStallHold and dispatch was held
 	Polls          uint64 // Source polls that returned records
 	PeakInFlight   int
 
