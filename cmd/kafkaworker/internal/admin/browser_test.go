@@ -264,14 +264,23 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if s := eval[string](t, ctx, `document.getElementById("rebalances").textContent`); !strings.Contains(s, "gained") {
 		t.Fatalf("rebalances shown: %q, want the assignment", s)
 	}
-	// The controls are enabled as the consumer offers them: MaxProcCount
-	// yes, a run-time rate limit not yet.
-	if eval[bool](t, ctx, `document.getElementById("procs").disabled`) {
-		t.Fatal("the MaxProcCount control is disabled for a consumer that can change it")
+	// The controls are enabled as the consumer offers them: all of them.
+	for _, id := range []string{"procs", "rate", "rel-topic"} {
+		if eval[bool](t, ctx, `document.getElementById("`+id+`").disabled`) {
+			t.Fatalf("the %s control is disabled for a consumer that offers it", id)
+		}
 	}
-	if !eval[bool](t, ctx, `document.getElementById("rate").disabled`) {
-		t.Fatal("the MaxRecordsPerSecond control is enabled for a consumer that cannot change it at run time")
+	// A rate limit set on the page is in force, and the configuration
+	// shown says so.
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#rate"), "0.5"), chromedp.Click(chromedp.CSS(`[data-act=rate]`))); err != nil {
+		t.Fatal(err)
 	}
+	poll.Until(t, 30*time.Second, "the rate limit in force", func() bool { return c.Stats().MaxRecordsPerSecond == 0.5 })
+	waitPage(t, ctx, "the configuration shown with the new rate", `document.getElementById("config").textContent.includes('"MaxRecordsPerSecond": 0.5')`)
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#rate"), "0"), chromedp.Click(chromedp.CSS(`[data-act=rate]`))); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 30*time.Second, "the rate limit lifted", func() bool { return c.Stats().MaxRecordsPerSecond == 0 })
 	saveScreenshot(t, ctx, "status-page.png", true)
 
 	// A phone: nothing wider than the screen.

@@ -23,19 +23,19 @@ const (
 // assignment changes seen between samples. Its sampler goroutine is
 // started by the Server's Start and stopped by its Shutdown.
 type status struct {
-	c      *kafkaworker.Consumer
-	check  *health.Checker
-	config json.RawMessage
-	every  time.Duration
-	stall  time.Duration
-	mode   func() string          // how mutations are guarded (api.mode)
-	caps   func() map[string]bool // which optional controls the consumer offers
+	c     *kafkaworker.Consumer
+	check *health.Checker
+	every time.Duration
+	stall time.Duration
+	mode  func() string          // how mutations are guarded (api.mode)
+	caps  func() map[string]bool // which optional controls the consumer offers
 
 	quit chan struct{} // closed by stop; the sampler returns
 	done chan struct{} // closed when the sampler returned; nil before start
 	once sync.Once
 
 	mu         sync.Mutex
+	config     json.RawMessage // the effective configuration, with run-time changes
 	samples    []sample
 	last       *kafkaworker.Stats // the previous sample's stats; nil before the first
 	rebalances []rebalance        // newest last
@@ -206,6 +206,9 @@ type totalsJSON struct {
 	Revoked       uint64 `json:"revoked"`
 	Lost          uint64 `json:"lost"`
 	Joins         uint64 `json:"joins"`
+	// The limits in force, run-time changes included.
+	ConcurrencyLimit    int     `json:"concurrencyLimit"`
+	MaxRecordsPerSecond float64 `json:"maxRecordsPerSecond"` // 0: none
 }
 
 type partitionJSON struct {
@@ -241,10 +244,10 @@ func (s *status) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 			DeadLettered: st.DeadLettered, Commits: st.Commits, CommitErrors: st.CommitErrors,
 			InFlight: st.InFlight, PeakInFlight: st.PeakInFlight, Buffered: st.Buffered, BufferedBytes: st.BufferedBytes,
 			Assigned: st.Assigned, Revoked: st.Revoked, Lost: st.Lost, Joins: st.Joins,
+			ConcurrencyLimit: st.ConcurrencyLimit, MaxRecordsPerSecond: st.MaxRecordsPerSecond,
 		},
 		Partitions: make([]partitionJSON, len(st.Partitions)),
 		EveryMs:    s.every.Milliseconds(),
-		Config:     s.config,
 	}
 	for i, p := range st.Partitions {
 		pj := partitionJSON{Topic: p.Topic, Partition: p.Partition, Committed: p.Committed, Lag: p.Lag,
@@ -258,6 +261,7 @@ func (s *status) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	out.History = append([]sample{}, s.samples...)
 	out.Rebalances = append([]rebalance{}, s.rebalances...)
+	out.Config = s.config
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
