@@ -258,6 +258,17 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if all, held := c.Paused(); all || len(held) != 1 || held[0].Partition != 0 {
 		t.Fatalf("after the click the consumer holds %v %v, want partition 0", all, held)
 	}
+	// Only the problems: the stalled partition and the paused one.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#problems-only"))); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, "two rows shown", `[...document.querySelectorAll("#partitions tbody tr")].filter((tr) => !tr.hidden).length === 2`)
+	if s := eval[string](t, ctx, `document.getElementById("partition-count").textContent`); s != "(2 of 12)" {
+		t.Fatalf("partition count %q with only problems shown, want (2 of 12)", s)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#problems-only"))); err != nil {
+		t.Fatal(err)
+	}
 	waitPage(t, ctx, "the chart's line", `document.getElementById("chart-processed").getAttribute("d").length > 0`)
 	if s := eval[string](t, ctx, `document.getElementById("config").textContent`); !strings.Contains(s, "[redacted]") {
 		t.Fatalf("configuration shown: %s", s)
