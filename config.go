@@ -3,6 +3,7 @@ package kafkaworker
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -213,8 +214,10 @@ type Config struct {
 	// the handler, over all partitions (a token bucket, golang.org/x/time/
 	// rate, with a burst of 20 ms of records). Default 0: no bound, and no
 	// cost. For a downstream with a quota; a downstream that says when to
-	// come back should return RetryAfter instead, or as well.
-	MaxRecordsPerSecond int
+	// come back should return RetryAfter instead, or as well. A fraction
+	// is a rate below one a second: 0.5 is one record every 2 s (a quota
+	// of 30 a minute). SetMaxRecordsPerSecond changes it at run time.
+	MaxRecordsPerSecond float64
 
 	// ShutdownTimeout bounds how long Run waits, once ctx ends, for running
 	// handlers; then their context is cancelled and their records stay
@@ -406,7 +409,7 @@ func (c Config) Validate() error {
 	if c.BatchLinger < 0 {
 		bad("BatchLinger", c.BatchLinger, "must not be negative")
 	}
-	if c.MaxRecordsPerSecond < 0 {
+	if c.MaxRecordsPerSecond < 0 || math.IsNaN(c.MaxRecordsPerSecond) || math.IsInf(c.MaxRecordsPerSecond, 0) {
 		bad("MaxRecordsPerSecond", c.MaxRecordsPerSecond, "must be 0 (no bound) or a positive number")
 	}
 	if c.RetryBackoffMin < 0 {

@@ -128,7 +128,7 @@ func (c *Consumer) engineConfig() engine.Config {
 		RetryAfter:          c.retryAfter,
 		Adaptive:            cfg.AdaptiveConcurrency,
 		Overloaded:          IsOverloaded,
-		MaxRecordsPerSecond: float64(cfg.MaxRecordsPerSecond),
+		MaxRecordsPerSecond: cfg.MaxRecordsPerSecond,
 		OnCommit:            c.onCommit,
 		Share:               cfg.GroupType == ShareGroup,
 	}

@@ -72,6 +72,15 @@ func IsOverloaded(err error) bool {
 // value; Stats().ConcurrencyLimit the one in force. For an admin action.
 func (c *Consumer) SetMaxProcCount(n int) { c.eng.SetMaxProcCount(n) }
 
+// SetMaxRecordsPerSecond changes MaxRecordsPerSecond while the consumer
+// runs (or before): perSecond 0 lifts the limit (as do a negative value,
+// NaN and +Inf), and a limit may be set where none was configured. It takes
+// effect at once: handler calls waiting for the old rate wait for the new
+// one instead, and the new rate starts with a full burst (20 ms of
+// records). Config() keeps reporting the configured value;
+// Stats().MaxRecordsPerSecond the one in force. For an admin action.
+func (c *Consumer) SetMaxRecordsPerSecond(perSecond float64) { c.eng.SetMaxRecordsPerSecond(perSecond) }
+
 // retryAfter is the engine's test for a RetryAfter error: the pause it
 // asks for, bounded.
 func (c *Consumer) retryAfter(err error) (time.Duration, bool) {

@@ -43,6 +43,9 @@ type Stats struct {
 	// ConcurrencyLimit is how many handler calls may run at once now:
 	// MaxProcCount (or what SetMaxProcCount set), or the adaptive limit.
 	ConcurrencyLimit int
+	// MaxRecordsPerSecond is the rate limit in force: the configured one,
+	// or what SetMaxRecordsPerSecond set since; 0: none.
+	MaxRecordsPerSecond float64
 }
 
 // PartitionStats describes one partition the consumer owns.
@@ -102,7 +105,7 @@ func (c *Consumer) Stats() Stats {
 		Assigned: s.Assigned, Revoked: s.Revoked, Lost: s.Lost, RevokeTimeouts: s.RevokeTimeouts,
 		Joins: s.Joins, Restored: s.Restored, Pauses: s.Pauses, Blocked: s.Blocked, Unblocked: s.Unblocked, Holds: s.Holds, Freezes: s.Freezes, CommitStalls: s.CommitStalls,
 		Polls: s.Polls, Running: c.running.Load(), BufferedBytes: s.BufferedBytes,
-		InFlight: s.InFlight, ConcurrencyLimit: s.Limit, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
+		InFlight: s.InFlight, ConcurrencyLimit: s.Limit, MaxRecordsPerSecond: s.PerSecond, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
 	}
 	out.Acquired, out.Accepted, out.Released, out.Deliveries = s.Acquired, s.Accepted, s.Released, s.Deliveries

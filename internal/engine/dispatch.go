@@ -78,7 +78,8 @@ func (e *Engine[R]) work() {
 		}
 		started = mine[0].started
 		e.mu.Unlock()
-		if e.pace.lim != nil && !e.pace.wait(len(mine)) {
+		allowed, ok := e.pace.wait(len(mine))
+		if !ok {
 			// The drain began: leave them pending.
 			for _, it := range mine {
 				it.out, it.err = abandoned, nil
@@ -89,10 +90,11 @@ func (e *Engine[R]) work() {
 		}
 		last = mine[len(mine)-1:]
 		for i, it := range mine {
-			if e.pace.holding.Load() || (e.conc.adapt != nil && int(e.calls.Load()) >= e.conc.adapt.Limit()) {
-				// A hold began, or the adaptive limit fell below the
-				// calls running: the rest of the batch goes back to
-				// the queue, to run after it.
+			if i == allowed || e.pace.holding.Load() || (e.conc.adapt != nil && int(e.calls.Load()) >= e.conc.adapt.Limit()) {
+				// The rate limit was lowered below the batch, a hold
+				// began, or the adaptive limit fell below the calls
+				// running: the rest of the batch goes back to the
+				// queue, to run after it.
 				for _, rest := range mine[i:] {
 					rest.out, rest.err = notRun, nil
 				}

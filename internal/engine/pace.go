@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -8,14 +9,15 @@ import (
 )
 
 // pacer slows dispatch down: a rate limit on records started
-// (MaxRecordsPerSecond), and a hold on all dispatch that a handler asks for
-// by returning an error RetryAfter recognises (an HTTP 429 or 503 with
-// Retry-After). Neither costs anything per record when unused: the limiter
-// is nil without a rate, and the hold is checked once per take.
+// (MaxRecordsPerSecond, changed at run time by SetMaxRecordsPerSecond), and
+// a hold on all dispatch that a handler asks for by returning an error
+// RetryAfter recognises (an HTTP 429 or 503 with Retry-After). Neither costs
+// more than an atomic load per batch when unused: the limit in force has no
+// limiter without a rate, and the hold is checked once per take.
 type pacer struct {
-	// lim is nil without a rate limit. Safe for concurrent use; workers
-	// reserve a whole batch from it without mu.
-	lim *rate.Limiter
+	// limit is the rate limit in force, never nil after init. Workers
+	// load it without mu, once per batch; set replaces it under mu.
+	limit atomic.Pointer[rateLimit]
 	// stop is closed by the drain, ending waits for the limiter. Closed
 	// by stopAll, once.
 	stop chan struct{}
@@ -30,40 +32,103 @@ type pacer struct {
 	stopped bool
 }
 
-// init sets the pacer up for a rate (0: none) and returns the most records
-// a worker may take at once: a rate-limited batch is reserved in one go,
-// so it may not exceed the limiter's burst.
-func (p *pacer) init(perSecond float64) int {
-	p.stop = make(chan struct{})
-	if perSecond <= 0 {
-		return maxTake
-	}
-	// A burst of 20 ms of records (at most maxTake): large enough that a
-	// worker woken late catches up instead of losing the tokens, small
-	// enough that the rate holds over any window of a fraction of a second.
-	burst := min(maxTake, max(1, int(perSecond/50)))
-	p.lim = rate.NewLimiter(rate.Limit(perSecond), burst)
-	return burst
+// rateLimit is one setting of the rate limit. A change makes a new one
+// rather than adjusting the limiter: rate.Limiter.SetLimit leaves
+// reservations already made at the old rate, so a worker that reserved 32
+// records at 1/s would wait 32 s after the limit was raised to 10,000/s.
+// Instead changed wakes the workers waiting on the old one, which cancel
+// and reserve again from the new one.
+type rateLimit struct {
+	lim       *rate.Limiter // nil: no limit. Safe for concurrent use.
+	perSecond float64       // 0: no limit
+	changed   chan struct{} // closed when the next setting replaces this one
 }
 
-// wait blocks until n records may start, and reports false if the drain
-// began first (the records are then not run).
-func (p *pacer) wait(n int) bool {
-	r := p.lim.ReserveN(time.Now(), n)
-	d := r.Delay()
-	if d <= 0 {
-		return true
+// init sets the pacer up for a rate (0: none) and returns the most records
+// a worker may take at once.
+func (p *pacer) init(perSecond float64) int {
+	p.stop = make(chan struct{})
+	return p.set(perSecond)
+}
+
+// set puts a rate in force (0, negative, NaN or +Inf: none) and returns
+// the most records a worker may take at once: a rate-limited batch is
+// reserved in one go, so it should not exceed the limiter's burst (a batch
+// taken before a change is reserved in bursts, see wait). The new limiter
+// starts with a full bucket: a change lets one burst start at once. Called
+// with mu held, or from New.
+func (p *pacer) set(perSecond float64) int {
+	next := &rateLimit{changed: make(chan struct{})}
+	take := maxTake
+	if perSecond > 0 && !math.IsInf(perSecond, 1) { // NaN fails the first test
+		// A burst of 20 ms of records (at most maxTake): large enough
+		// that a worker woken late catches up instead of losing the
+		// tokens, small enough that the rate holds over any window of a
+		// fraction of a second.
+		take = min(maxTake, max(1, int(perSecond/50)))
+		next.lim = rate.NewLimiter(rate.Limit(perSecond), take)
+		next.perSecond = perSecond
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-p.stop:
-		r.Cancel()
-		return false
+	if prev := p.limit.Swap(next); prev != nil {
+		close(prev.changed)
+	}
+	return take
+}
+
+// perSecond returns the rate limit in force; 0: none.
+func (p *pacer) perSecond() float64 { return p.limit.Load().perSecond }
+
+// wait blocks until records may start under the rate limit in force and
+// returns how many of the n a worker took may: all of them, or the first
+// burst when a limit lowered since the take made n larger than its burst
+// (ReserveN would refuse n outright, and reserving n in bursts would hold
+// the first records back until the last one's token). ok is false if the
+// drain began first; the records are then not run. When the limit changes
+// meanwhile, the records wait for the new one only.
+func (p *pacer) wait(n int) (k int, ok bool) {
+	for {
+		l := p.limit.Load()
+		if l.lim == nil {
+			return n, true
+		}
+		k = min(n, l.lim.Burst())
+		r := l.lim.ReserveN(time.Now(), k)
+		d := r.Delay()
+		if d <= 0 {
+			return k, true
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+			return k, true
+		case <-l.changed:
+			t.Stop()
+			r.Cancel() // and reserve from the new limit
+		case <-p.stop:
+			t.Stop()
+			r.Cancel()
+			return 0, false
+		}
 	}
 }
+
+// SetMaxRecordsPerSecond changes the rate limit on records started, at
+// run time: perSecond 0 (or less, NaN, +Inf) lifts it; a limit may be put
+// in force where none was configured. Workers waiting for the old limit
+// wait for the new one instead, so a change takes effect at once, and the
+// new limiter starts with a full burst (20 ms of records). Safe for
+// concurrent use, before, during or after Run.
+func (e *Engine[R]) SetMaxRecordsPerSecond(perSecond float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.takeMax = e.pace.set(perSecond)
+	if e.cfg.Adaptive {
+		e.takeMax = 1 // see New
+	}
+}
+
+// MaxRecordsPerSecond returns the rate limit in force; 0: none.
+func (e *Engine[R]) MaxRecordsPerSecond() float64 { return e.pace.perSecond() }
 
 // held reports whether dispatch is on hold. Called with mu held.
 func (e *Engine[R]) held() bool {

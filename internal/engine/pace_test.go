@@ -127,3 +127,71 @@ func TestRetryAfterStopsABatchMidway(t *testing.T) {
 		}
 	})
 }
+
+// SetMaxRecordsPerSecond at run time, in virtual time (synctest), so that
+// the counts hold whatever the machine's load: a limit turned on where none
+// was configured, lowered, lowered below one a second, raised under workers
+// already waiting for the old rate, and lifted.
+func TestSetMaxRecordsPerSecondWhileRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig() // no rate limit configured
+		cfg.MaxProcCount = 2
+		var calls atomic.Int64
+		h := func(context.Context, rec, int) error { calls.Add(1); return nil }
+		e, _, tp := start(t, cfg, h)
+		feed(e, tp, 0, 1000, nil)
+		synctest.Wait()
+		if n := calls.Load(); n != 1000 {
+			t.Fatalf("%d of 1,000 records started without a limit", n)
+		}
+		if r := e.Stats().PerSecond; r != 0 {
+			t.Fatalf("rate in force %v, want 0 (none)", r)
+		}
+
+		// step puts the rate r in force for d and checks the records
+		// started. The new limiter grants its full bucket (a burst of 20
+		// ms of records) and r × d tokens; of those, each worker may hold
+		// up to a burst reserved for records that start after d.
+		step := func(r float64, d time.Duration) {
+			t.Helper()
+			before := calls.Load()
+			e.SetMaxRecordsPerSecond(r)
+			if got := e.Stats().PerSecond; got != r {
+				t.Fatalf("rate in force %v, want %v", got, r)
+			}
+			time.Sleep(d)
+			synctest.Wait()
+			burst := int64(min(maxTake, max(1, int(r/50))))
+			hi := burst + int64(r*d.Seconds())
+			lo := hi - int64(cfg.MaxProcCount)*burst
+			if got := calls.Load() - before; got < lo || got > hi+1 {
+				t.Fatalf("at %v/s for %v: %d records started, want %d to %d", r, d, got, lo, hi)
+			}
+		}
+		// A limit where none was configured: of the records fed after
+		// it, only its burst starts before virtual time moves.
+		e.SetMaxRecordsPerSecond(1000)
+		feed(e, tp, 1000, 100_000, nil)
+		synctest.Wait()
+		if n := calls.Load() - 1000; n != 20 {
+			t.Fatalf("%d records started at once at 1,000/s, want the burst of 20", n)
+		}
+		step(1000, 2*time.Second)
+		step(100, 2*time.Second)
+		step(0.5, 10*time.Second)
+		// Both workers now wait for tokens up to 4 s away at 0.5/s;
+		// raising the limit lets them go at the new rate at once.
+		step(1000, time.Second)
+		e.SetMaxRecordsPerSecond(0)
+		synctest.Wait()
+		if n := calls.Load(); n != 100_000 {
+			t.Fatalf("%d of 100,000 records started once the limit was lifted", n)
+		}
+		if r := e.Stats().PerSecond; r != 0 {
+			t.Fatalf("rate in force %v after lifting it", r)
+		}
+		if err := shutdown(t, e); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -27,7 +27,8 @@ type PartitionStats struct {
 type Stats struct {
 	Counters
 	InFlight      int
-	Limit         int // handler calls allowed at once now: MaxProcCount, or the adaptive limit
+	Limit         int     // handler calls allowed at once now: MaxProcCount, or the adaptive limit
+	PerSecond     float64 // the rate limit in force; 0: none
 	Buffered      int
 	BufferedBytes int64
 	Partitions    []PartitionStats // sorted by topic, partition
@@ -39,7 +40,7 @@ func (e *Engine[R]) Stats() Stats {
 	peak := int(e.peak.Load())
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Stats{Counters: e.counters, InFlight: int(e.calls.Load()), Buffered: e.flow.records, BufferedBytes: e.flow.bytes, Limit: e.conc.limit}
+	s := Stats{Counters: e.counters, InFlight: int(e.calls.Load()), Buffered: e.flow.records, BufferedBytes: e.flow.bytes, Limit: e.conc.limit, PerSecond: e.pace.perSecond()}
 	s.PeakInFlight = peak
 	s.Partitions = make([]PartitionStats, 0, len(e.parts))
 	for _, p := range e.parts {

@@ -20,10 +20,9 @@ import (
 )
 
 // The run-time controls a consumer may offer beyond pause, resume and
-// commit. *kafkaworker.Consumer has none of them yet (they come with the
-// failure policy "block", the rate limit and adaptive concurrency); the API
-// checks for them at run time and answers 501 Not Implemented until the
-// consumer implements them, so that they plug in with no change here.
+// commit. *kafkaworker.Consumer offers all three; the API looks them up at
+// run time and answers 501 Not Implemented for a consumer (a test's
+// stand-in) without one.
 type (
 	// ProcCountSetter changes MaxProcCount while running.
 	ProcCountSetter interface {
@@ -31,7 +30,7 @@ type (
 	}
 	// RateSetter changes MaxRecordsPerSecond while running (0: no limit).
 	RateSetter interface {
-		SetMaxRecordsPerSecond(perSecond float64) error
+		SetMaxRecordsPerSecond(perSecond float64)
 	}
 	// Releaser lets go of a record held by a blocking failure policy:
 	// action is "dead-letter" (produce it to the dead-letter topic) or
@@ -49,6 +48,10 @@ type api struct {
 	token    string
 	readOnly bool
 	loopback atomic.Bool // the listener is on loopback: set by Start
+	// changed is told each setting changed through the API, as its
+	// appsettings.json key under Kafka and its new value, so that the
+	// effective configuration the status page shows stays true.
+	changed func(key string, value any)
 }
 
 // commitTimeout bounds a commit asked for through the API.
@@ -239,6 +242,7 @@ func (a *api) maxProcCount(_ context.Context, req request) error {
 		return fmt.Errorf("%w: value must be a whole number ≥ 1", errBadRequest)
 	}
 	s.SetMaxProcCount(int(*req.Value))
+	a.changed("MaxProcCount", int(*req.Value))
 	return nil
 }
 
@@ -247,10 +251,13 @@ func (a *api) maxRecordsPerSecond(_ context.Context, req request) error {
 	if !ok {
 		return fmt.Errorf("a rate limit (MaxRecordsPerSecond) is %w", errNotImplemented)
 	}
+	// JSON has no NaN or infinity: a decoded value is finite.
 	if req.Value == nil || *req.Value < 0 {
-		return fmt.Errorf("%w: value must be ≥ 0 (0: no limit)", errBadRequest)
+		return fmt.Errorf("%w: value must be ≥ 0 (0: no limit; 0.5: one record every 2 s)", errBadRequest)
 	}
-	return s.SetMaxRecordsPerSecond(*req.Value)
+	s.SetMaxRecordsPerSecond(*req.Value)
+	a.changed("MaxRecordsPerSecond", *req.Value)
+	return nil
 }
 
 func (a *api) release(_ context.Context, req request) error {

@@ -213,25 +213,21 @@ func (p *procs) SetMaxProcCount(n int) {
 	p.got = append(p.got, n)
 }
 
-// The issue-12 controls answer 501 until the consumer offers them, and
-// then reach it; the status says which are offered.
-func TestOptionalControlsAnswer501UntilOffered(t *testing.T) {
+// A control the consumer does not offer answers 501 (a stand-in that offers
+// MaxProcCount alone); one it offers reaches it, and the configuration the
+// status page shows then has the new value, in its place. The status says
+// which controls are offered: all three by *kafkaworker.Consumer.
+func TestOptionalControlsAnswer501UnlessOffered(t *testing.T) {
 	seeds, _ := newCluster(t, 1, 0)
 	c := newConsumer(t, seeds, noop) // not run: the checks need no group
 	base, client := startServerWith(t, c, Options{Addr: "127.0.0.1:0", StallTimeout: time.Minute})
-	// The consumer offers MaxProcCount and Release (issue 12) but not a
-	// run-time rate limit.
-	for path, body := range map[string]string{
-		"/api/max-records-per-second": `{"value":100}`,
-	} {
-		if code, resp := post(t, client, base+path, "", body); code != http.StatusNotImplemented {
-			t.Fatalf("%s: %d %s, want 501", path, code, resp)
-		}
+	if st := getStatus(t, client, base); !st.Capabilities["maxProcCount"] || !st.Capabilities["maxRecordsPerSecond"] || !st.Capabilities["release"] {
+		t.Fatalf("the consumer's capabilities %v, want all three", st.Capabilities)
 	}
-	// A second server whose consumer offers MaxProcCount (a stand-in,
-	// set before Start).
+
 	stand := &procs{}
-	s := New(c, Options{Addr: "127.0.0.1:0", Log: quietLogger(), StallTimeout: time.Minute})
+	cfg := json.RawMessage(`{"Kafka":{"GroupId":"g","MaxProcCount":50,"Topic":"t"},"KafkaWorker":{"Handler":"stdout"}}`)
+	s := New(c, Options{Addr: "127.0.0.1:0", Log: quietLogger(), StallTimeout: time.Minute, Config: cfg})
 	s.api.controls = stand
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
@@ -243,6 +239,14 @@ func TestOptionalControlsAnswer501UntilOffered(t *testing.T) {
 	})
 	client.CloseIdleConnections()
 	base = "http://" + s.Addr()
+	for path, body := range map[string]string{
+		"/api/max-records-per-second": `{"value":100}`,
+		"/api/release":                `{"topic":"t","partition":0,"offset":1,"action":"skip"}`,
+	} {
+		if code, resp := post(t, client, base+path, "", body); code != http.StatusNotImplemented {
+			t.Fatalf("%s: %d %s, want 501", path, code, resp)
+		}
+	}
 	if code, resp := post(t, client, base+"/api/max-proc-count", "", `{"value":0}`); code != http.StatusBadRequest {
 		t.Fatalf("max-proc-count 0: %d %s, want 400", code, resp)
 	}
@@ -255,12 +259,77 @@ func TestOptionalControlsAnswer501UntilOffered(t *testing.T) {
 	if len(got) != 1 || got[0] != 12 {
 		t.Fatalf("SetMaxProcCount calls %v, want [12]", got)
 	}
-	_, body := get(t, client, base+"/api/status")
-	var st statusJSON
-	if err := json.Unmarshal([]byte(body), &st); err != nil {
-		t.Fatal(err)
-	}
-	if !st.Capabilities["maxProcCount"] || st.Capabilities["release"] {
+	st := getStatus(t, client, base)
+	if !st.Capabilities["maxProcCount"] || st.Capabilities["maxRecordsPerSecond"] || st.Capabilities["release"] {
 		t.Fatalf("capabilities %v", st.Capabilities)
 	}
+	want := `{"Kafka":{"GroupId":"g","MaxProcCount":12,"Topic":"t"},"KafkaWorker":{"Handler":"stdout"}}`
+	if string(st.Config) != want {
+		t.Fatalf("configuration shown:\n%s\nwant\n%s", st.Config, want)
+	}
+}
+
+// getStatus fetches and decodes /api/status.
+func getStatus(t *testing.T, client *http.Client, base string) statusJSON {
+	t.Helper()
+	code, body := get(t, client, base+"/api/status")
+	var st statusJSON
+	if err := json.Unmarshal([]byte(body), &st); code != http.StatusOK || err != nil {
+		t.Fatalf("GET /api/status: %d %v", code, err)
+	}
+	return st
+}
+
+// MaxRecordsPerSecond through the API: off loopback, refused without the
+// token (401) and with mutations off (403), changing nothing; with it, the
+// limit is in force at once. 0.001 a second lets the new limiter's burst
+// of one record start and holds the rest (the next token is 1,000 s away);
+// lifting the limit lets them all run.
+func TestMaxRecordsPerSecondThroughTheAPI(t *testing.T) {
+	const token = "s3cret-admin-token"
+	seeds, _ := newCluster(t, 1, 0)
+	var h counter
+	c := startConsumer(t, seeds, &h)
+	base, client := startServerWith(t, c, Options{Addr: anyAddr, Token: token, StallTimeout: time.Minute})
+	base = loopbackURL(t, base)
+	ro, _ := startServerWith(t, c, Options{Addr: anyAddr, ReadOnly: true, StallTimeout: time.Minute})
+	ro = loopbackURL(t, ro)
+	poll.Until(t, 30*time.Second, "the partition assigned", func() bool { return len(c.Stats().Partitions) == 1 })
+
+	slow := `{"value":0.001,"by":"test"}`
+	for _, tok := range []string{"", "wrong"} {
+		if code, body := post(t, client, base+"/api/max-records-per-second", tok, slow); code != http.StatusUnauthorized {
+			t.Fatalf("with token %q: %d %s, want 401", tok, code, body)
+		}
+	}
+	if code, body := post(t, client, ro+"/api/max-records-per-second", token, slow); code != http.StatusForbidden {
+		t.Fatalf("read-only: %d %s, want 403", code, body)
+	}
+	if code, body := post(t, client, base+"/api/max-records-per-second", token, `{"value":-1}`); code != http.StatusBadRequest {
+		t.Fatalf("-1: %d %s, want 400", code, body)
+	}
+	if r := c.Stats().MaxRecordsPerSecond; r != 0 {
+		t.Fatalf("refused requests set the rate to %v", r)
+	}
+
+	if code, body := post(t, client, base+"/api/max-records-per-second", token, slow); code != http.StatusOK {
+		t.Fatalf("with the token: %d %s", code, body)
+	}
+	if r := c.Stats().MaxRecordsPerSecond; r != 0.001 {
+		t.Fatalf("rate in force %v, want 0.001", r)
+	}
+	st := getStatus(t, client, base)
+	if st.Totals.MaxRecordsPerSecond != 0.001 || !strings.Contains(string(st.Config), `"MaxRecordsPerSecond":0.001`) {
+		t.Fatalf("status shows rate %v, configuration %s", st.Totals.MaxRecordsPerSecond, st.Config)
+	}
+	produceTo(t, seeds, 0, 5)
+	// All five fetched, one run: the others wait for tokens.
+	poll.Until(t, 30*time.Second, "one record run and four held by the limit", func() bool {
+		s := c.Stats()
+		return h.get(0) == 1 && s.Buffered == 4
+	})
+	if code, body := post(t, client, base+"/api/max-records-per-second", token, `{"value":0}`); code != http.StatusOK {
+		t.Fatalf("lifting the limit: %d %s", code, body)
+	}
+	poll.Until(t, 30*time.Second, "the held records run once the limit is lifted", func() bool { return h.get(0) == 5 })
 }

@@ -88,7 +88,7 @@ func New(c *kafkaworker.Consumer, o Options) *Server {
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	st := newStatus(c, o.StallTimeout, o.Config, o.SampleEvery)
-	a := &api{c: c, log: log, token: o.Token, readOnly: o.ReadOnly}
+	a := &api{c: c, log: log, token: o.Token, readOnly: o.ReadOnly, changed: st.setting}
 	st.mode = a.mode
 	st.caps = func() map[string]bool { return capabilities(a.target()) }
 	mux := http.NewServeMux()

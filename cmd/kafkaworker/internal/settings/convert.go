@@ -29,6 +29,16 @@ func parseInt(s string) (int, error) {
 	return 0, errors.New("must be a whole number")
 }
 
+// parseFloat reads a number such as 0.5, 5000 or 5e3; NaN and the
+// infinities, which strconv accepts, are no setting's value.
+func parseFloat(s string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, errors.New("must be a number")
+	}
+	return f, nil
+}
+
 func parseBool(s string) (bool, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true":

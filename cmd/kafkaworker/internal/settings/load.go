@@ -171,6 +171,13 @@ func (l *loader) bindField(path string, f field, v reflect.Value, es []entry) {
 			return
 		}
 		v.SetInt(int64(n))
+	case kindFloat:
+		x, err := parseFloat(e.value)
+		if err != nil {
+			fail(e, err.Error())
+			return
+		}
+		v.SetFloat(x)
 	case kindBool:
 		b, err := parseBool(e.value)
 		if err != nil {

@@ -76,14 +76,14 @@ func TestPrecedence(t *testing.T) {
 		{name: "service defaults", file: base,
 			want: func(s *Settings) any { return s.Service }, val: Service{Handler: "stdout", HTTPTimeout: 30 * time.Second,
 				AdminAddr: "127.0.0.1:8080", StallTimeout: 5 * time.Minute, StartupTimeout: 30 * time.Second, LogFormat: "text", LogLevel: "info"}},
-		{name: "flow control and batches (issue 12)", file: `{"Kafka": {"FailurePolicy": "Block", "MaxRecordsPerSecond": 5000,
+		{name: "flow control and batches (issue 12)", file: `{"Kafka": {"FailurePolicy": "Block", "MaxRecordsPerSecond": 0.5,
 			"AdaptiveConcurrency": true, "MaxBatchSize": 200, "BatchLinger": "00:00:00.020"},
 			"KafkaWorker": {"Handler": "http", "HttpUrl": "http://sink/batch", "HttpBatch": true}}`,
 			want: func(s *Settings) any {
 				return []any{s.Kafka.FailurePolicy, s.Kafka.MaxRecordsPerSecond, s.Kafka.AdaptiveConcurrency,
 					s.Kafka.MaxBatchSize, s.Kafka.BatchLinger, s.Service.HTTPBatch}
 			},
-			val: []any{kafkaworker.BlockPolicy, 5000, true, 200, 20 * time.Millisecond, true}},
+			val: []any{kafkaworker.BlockPolicy, 0.5, true, 200, 20 * time.Millisecond, true}},
 		{name: "key path at top level", file: `{"Kafka:MaxProcCount": 9, "Kafka": {"GroupId": "g"}}`,
 			want: func(s *Settings) any { return s.Kafka.MaxProcCount }, val: 9},
 	}
@@ -123,6 +123,8 @@ func TestProblems(t *testing.T) {
 		{name: "type error in the file", file: `{"Kafka": {"BootstrapServers": "b:1", "GroupId": "g", "Topic": "t", "MaxProcCount": "abc", "CommitIntervalSeconds": 1.5}}`,
 			want: []string{`Kafka:MaxProcCount="abc" (from appsettings.json): must be a whole number`,
 				`Kafka:CommitIntervalSeconds="1.5" (from appsettings.json): must be a whole number`}},
+		{name: "number", file: base, env: []string{"Kafka__MaxRecordsPerSecond=NaN"},
+			want: []string{`Kafka:MaxRecordsPerSecond="NaN" (from environment variable Kafka__MaxRecordsPerSecond): must be a number`}},
 		{name: "bool", file: base, ovs: []Override{set("Kafka:EnableAutoCommit", "yes")},
 			want: []string{`Kafka:EnableAutoCommit="yes" (from --set Kafka:EnableAutoCommit): must be true or false`}},
 		{name: "auto-commit refused, with the reason", file: `{"Kafka": {"BootstrapServers": "b:1", "GroupId": "g", "Topic": "t", "EnableAutoCommit": true}}`,
@@ -305,6 +307,7 @@ func TestEveryConfigFieldBinds(t *testing.T) {
 		kindString:   {"x", "x"},
 		kindEnum:     {"X", "x"},
 		kindInt:      {"7", 7},
+		kindFloat:    {"0.5", 0.5},
 		kindBool:     {"true", true},
 		kindDuration: {"00:00:07", 7 * time.Second},
 		kindList:     {"a,b", []string{"a", "b"}},

@@ -16,6 +16,7 @@ const (
 	kindString kind = iota
 	kindEnum        // a string matched case-insensitively: stored lower-case
 	kindInt
+	kindFloat
 	kindBool
 	kindDuration
 	kindList
@@ -70,6 +71,8 @@ func newSection(name string, t reflect.Type) *section {
 			f.kind = kindString
 		case sf.Type.Kind() == reflect.Int:
 			f.kind = kindInt
+		case sf.Type.Kind() == reflect.Float64:
+			f.kind = kindFloat
 		case sf.Type.Kind() == reflect.Bool:
 			f.kind = kindBool
 		case sf.Type == reflect.TypeFor[[]string]():

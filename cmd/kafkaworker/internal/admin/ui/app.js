@@ -5,8 +5,11 @@
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const num = (n) => (n < 0 ? "–" : Number(n).toLocaleString("en-US"));
-const rate = (n) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1));
+// One formatter: toLocaleString makes one per call, which 5,000 cells a
+// second make felt.
+const numFormat = new Intl.NumberFormat("en-US");
+const num = (n) => (n < 0 ? "–" : numFormat.format(n));
+const rate = (n) => (n >= 100 ? numFormat.format(Math.round(n)) : n.toFixed(1));
 const age = (ms) => (ms <= 0 ? "–" : ms < 1000 ? ms + " ms" : ms < 120000 ? (ms / 1000).toFixed(1) + " s" : Math.round(ms / 60000) + " min");
 const clock = (ms) => new Date(ms).toLocaleTimeString();
 
@@ -42,6 +45,10 @@ function render(s) {
   const cfg = JSON.stringify(s.config, null, 2);
   if ($("config").textContent !== cfg) $("config").textContent = cfg;
   if (!document.documentElement.dataset.ready) {
+    // Measured once the page is laid out, as a person sees it: reading
+    // offsetHeight makes the browser lay out now what it would lay out
+    // before painting anyway.
+    void document.body.offsetHeight;
     window.kwFirstRenderMs = performance.now();
     document.documentElement.dataset.ready = "1";
   }
@@ -98,40 +105,166 @@ function renderActions(s) {
       el.title = ok ? "" : why;
     }
   };
-  gate(["procs", "[data-act=procs]"], caps.maxProcCount, "this consumer cannot change MaxProcCount at run time yet");
-  gate(["rate", "[data-act=rate]"], caps.maxRecordsPerSecond, "this consumer has no rate limit yet");
-  gate(["rel-topic", "rel-partition", "rel-offset", "rel-action", "[data-act=release]"], caps.release, "this consumer has no blocking failure policy yet");
+  gate(["procs", "[data-act=procs]"], caps.maxProcCount, "this consumer cannot change MaxProcCount at run time");
+  gate(["rate", "[data-act=rate]"], caps.maxRecordsPerSecond, "this consumer cannot change its rate limit at run time");
+  $("procs").placeholder = "now " + num(s.totals.concurrencyLimit);
+  $("rate").placeholder = s.totals.maxRecordsPerSecond > 0 ? "now " + s.totals.maxRecordsPerSecond : "now none";
+  gate(["rel-topic", "rel-partition", "rel-offset", "rel-action", "[data-act=release]"], caps.release, "this consumer cannot release blocked records");
+}
+
+// The partition table. Rows are built once per assignment and then updated
+// in place, each cell written only when its text changes: rewriting 1,000
+// rows each second (innerHTML) cost the browser a layout of the whole table
+// every second. The rows sit in tbody chunks that the browser lays out and
+// paints only near the screen (content-visibility, in style.css); the first
+// chunk is built with the first render, the others one per task after it,
+// so that the page shows before 1,000 rows exist.
+const chunkRows = 50;
+let rowsKey = ""; // the assignment the rows are built for
+let rows = []; // one per partition, in the order of s.partitions; the first `built` exist
+let built = 0;
+let buildTimer = 0; // the task that builds the next chunk
+let rowByTP = new Map(); // "topic/partition" → row, to keep rows across rebalances
+
+// protoRow is cloned for each partition; its cells carry data-label for
+// the phone's layout.
+const protoRow = (() => {
+  const tr = document.createElement("tr");
+  tr.setAttribute("role", "row");
+  for (const label of ["Partition", "Committed", "Lag", "Window", "In flight", "Oldest call", "State", ""]) {
+    const td = document.createElement("td");
+    td.setAttribute("role", "cell");
+    td.dataset.label = label;
+    tr.appendChild(td);
+  }
+  tr.children[3].innerHTML = '<span class="win"><span class="bar"><i></i></span><span class="span"></span></span>';
+  tr.children[6].className = "state";
+  tr.children[7].innerHTML = '<button type="button"></button>';
+  return tr;
+})();
+
+function newRow(p) {
+  const tr = protoRow.cloneNode(true);
+  const c = tr.children;
+  const tp = p.topic + "/" + p.partition;
+  tr.dataset.tp = tp;
+  c[0].textContent = tp;
+  const button = c[7].firstChild;
+  button.dataset.topic = p.topic;
+  button.dataset.partition = p.partition;
+  return {
+    tr, button, committed: c[1], lag: c[2], fill: c[3].querySelector("i"), span: c[3].querySelector(".span"),
+    inFlight: c[4], oldest: c[5], state: c[6], v: {},
+  };
+}
+
+// put writes the text of value into el when value differs from what the
+// row last had: most cells of most rows do not change from one second to
+// the next, and neither formatting nor the DOM is touched for them.
+function put(r, name, el, value, text) {
+  if (r.v[name] !== value) {
+    r.v[name] = value;
+    el.textContent = text(value);
+  }
+}
+
+function stateHTML(p) {
+  let state = "";
+  if (p.stalled) state += `<span class="badge stalled" title="${esc(p.stalled)} for ${age(p.stalledMs)}">stalled</span> `;
+  if (p.held) state += `<span class="badge held" title="paused by an operator">paused by operator</span> `;
+  else if (p.paused) state += `<span class="badge paused" title="the window is full">paused</span> `;
+  return state || `<span class="muted">running</span>`;
+}
+
+// updateRow brings a row up to date with p.
+function updateRow(r, p, limit, off, only) {
+  const span = p.span || 0;
+  put(r, "committed", r.committed, p.committed, num);
+  put(r, "lag", r.lag, p.lag, num);
+  put(r, "span", r.span, span + "/" + limit, () => num(span) + " / " + num(limit));
+  put(r, "inFlight", r.inFlight, p.inFlight || 0, num);
+  put(r, "oldest", r.oldest, p.oldestMs || 0, age);
+  const frac = Math.min(span / limit, 1);
+  const width = (100 * frac).toFixed(1) + "%";
+  if (r.v.width !== width) {
+    r.v.width = width;
+    r.fill.style.width = width; // CSSOM: allowed where the CSP forbids style attributes
+    r.fill.className = frac >= 0.9 ? "bad" : frac >= 0.5 ? "warn" : "";
+  }
+  const state = (p.stalled ? p.stalled + "\u0000" + age(p.stalledMs) : "") + (p.held ? "\u0000held" : p.paused ? "\u0000paused" : "");
+  if (r.v.state !== state) {
+    r.v.state = state;
+    r.state.innerHTML = stateHTML(p);
+    r.tr.className = p.stalled ? "stalled" : p.paused ? "paused" : "";
+  }
+  const act = p.held ? "resume" : "pause";
+  if (r.v.act !== act) {
+    r.v.act = act;
+    r.button.dataset.rowAct = act;
+    r.button.textContent = act === "pause" ? "Pause" : "Resume";
+  }
+  if (r.button.disabled !== off) r.button.disabled = off;
+  const hide = only && !p.stalled && !p.paused;
+  if (r.tr.hidden !== hide) r.tr.hidden = hide;
+}
+
+// startRows starts the rows over for a new assignment: the first chunk at
+// once, the others by buildChunk's tasks.
+function startRows(ps, key) {
+  clearTimeout(buildTimer);
+  for (const body of $("partitions").querySelectorAll("tbody")) body.remove();
+  const keep = rowByTP;
+  rowByTP = new Map();
+  rows = ps.map((p) => {
+    const tp = p.topic + "/" + p.partition;
+    const r = keep.get(tp) || null; // null: made when its chunk is built
+    if (r) rowByTP.set(tp, r);
+    return r;
+  });
+  rowsKey = key;
+  built = 0;
+  buildChunk(false);
+}
+
+// buildChunk appends the next chunkRows rows, brought up to date with the
+// latest status, and schedules the chunk after it.
+function buildChunk(update = true) {
+  const body = document.createElement("tbody");
+  body.setAttribute("role", "rowgroup");
+  const ps = last.partitions;
+  const end = Math.min(built + chunkRows, rows.length);
+  for (let i = built; i < end; i++) {
+    if (!rows[i]) {
+      rows[i] = newRow(ps[i]);
+      rowByTP.set(ps[i].topic + "/" + ps[i].partition, rows[i]);
+    }
+    body.appendChild(rows[i].tr);
+  }
+  const from = built;
+  built = end;
+  if (update) updateRows(last, from, end);
+  $("partitions").appendChild(body);
+  if (built < rows.length) buildTimer = setTimeout(buildChunk, 0);
+  else window.kwAllRowsMs = window.kwAllRowsMs || performance.now();
+}
+
+function updateRows(s, from, to) {
+  const only = $("problems-only").checked;
+  const off = s.mutations === "off";
+  for (let i = from; i < to; i++) updateRow(rows[i], s.partitions[i], s.windowLimit, off, only);
 }
 
 function renderRows(s) {
   const only = $("problems-only").checked;
-  const limit = s.windowLimit;
-  let html = "";
-  let shown = 0;
-  for (const p of s.partitions) {
-    if (only && !p.stalled && !p.paused) continue;
-    shown++;
-    const tp = p.topic + "/" + p.partition;
-    let state = "";
-    if (p.stalled) state += `<span class="badge stalled" title="${esc(p.stalled)} for ${age(p.stalledMs)}">stalled</span> `;
-    if (p.held) state += `<span class="badge held" title="paused by an operator">paused by operator</span> `;
-    else if (p.paused) state += `<span class="badge paused" title="the window is full">paused</span> `;
-    if (!state) state = `<span class="muted">running</span>`;
-    const cls = p.stalled ? "stalled" : p.paused ? "paused" : "";
-    const act = p.held ? "resume" : "pause";
-    html += `<tr class="${cls}" data-tp="${esc(tp)}">` +
-      `<td data-label="Partition">${esc(tp)}</td>` +
-      `<td data-label="Committed">${num(p.committed)}</td>` +
-      `<td data-label="Lag">${num(p.lag)}</td>` +
-      `<td data-label="Window"><span><meter min="0" max="${limit}" low="${limit / 2}" high="${limit * 0.9}" optimum="0" value="${Math.min(p.span, limit)}"></meter><span class="span">${num(p.span)} / ${num(limit)}</span></span></td>` +
-      `<td data-label="In flight">${num(p.inFlight)}</td>` +
-      `<td data-label="Oldest call">${age(p.oldestMs)}</td>` +
-      `<td data-label="State" class="state">${state}</td>` +
-      `<td data-label=""><button type="button" data-row-act="${act}" data-topic="${esc(p.topic)}" data-partition="${p.partition}"${s.mutations === "off" ? " disabled" : ""}>${act === "pause" ? "Pause" : "Resume"}</button></td>` +
-      `</tr>`;
-  }
-  $("rows").innerHTML = html;
-  $("partition-count").textContent = only ? `(${shown} of ${s.partitions.length})` : `(${s.partitions.length})`;
+  const ps = s.partitions;
+  let key = "";
+  for (const p of ps) key += p.topic + "/" + p.partition + "\n";
+  if (key !== rowsKey) startRows(ps, key);
+  updateRows(s, 0, built);
+  // Chunks whose rows are all hidden would keep their estimated height.
+  $("partitions").classList.toggle("filtered", only);
+  const shown = only ? ps.filter((p) => p.stalled || p.paused).length : ps.length;
+  $("partition-count").textContent = only ? `(${shown} of ${ps.length})` : `(${ps.length})`;
 }
 
 function renderRebalances(s) {
