@@ -22,9 +22,11 @@ func (e *Engine[R]) commitLoop(ctx context.Context) {
 			return
 		}
 		e.commitStarted()
+		ok := false
 		for attempt := 1; ; attempt++ {
 			err := e.commitParts(ctx, nil)
 			if err == nil || ctx.Err() != nil {
+				ok = err == nil
 				break
 			}
 			d := backoff(100*time.Millisecond, 5*time.Second, attempt)
@@ -34,11 +36,11 @@ func (e *Engine[R]) commitLoop(ctx context.Context) {
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				e.commitEnded()
+				e.commitEnded(false)
 				return
 			}
 		}
-		e.commitEnded()
+		e.commitEnded(ok)
 	}
 }
 

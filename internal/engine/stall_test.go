@@ -13,9 +13,11 @@ type blockingCommits struct {
 	fakeCommits
 	block   atomic.Bool
 	release chan struct{}
+	delay   time.Duration // every commit's round trip
 }
 
 func (b *blockingCommits) Commit(ctx context.Context, offs []Offset) error {
+	time.Sleep(b.delay)
 	if b.block.Load() {
 		select {
 		case <-b.release:
@@ -94,3 +96,50 @@ type stallSource struct {
 }
 
 func (s *stallSource) Commit(ctx context.Context, offs []Offset) error { return s.bc.Commit(ctx, offs) }
+
+// With commits that typically take 10 ms, a round is stuck after 250 ms
+// (ten times the typical round, at least a quarter second), well before
+// CommitStallHold.
+func TestStuckCommitHoldFollowsTheTypicalCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.CommitInterval = 100 * time.Millisecond
+		cfg.CommitCount = 1 << 30
+		cfg.CommitStallHold = 5 * time.Second
+		cfg.MaxProcCount = 1
+		var calls atomic.Int64
+		h := func(context.Context, rec, int) error {
+			calls.Add(1)
+			time.Sleep(10 * time.Millisecond)
+			return nil
+		}
+		bc := &blockingCommits{release: make(chan struct{}), delay: 10 * time.Millisecond}
+		te := &testEngine{Engine: New(cfg, h), src: newFakeSource(&bc.fakeCommits), done: make(chan error, 1)}
+		tp := TP{"t", 0}
+		te.Assign([]TP{tp})
+		ctx, cancel := context.WithCancel(context.Background())
+		te.cancel = cancel
+		go func() { te.done <- te.Run(ctx, &stallSource{fakeSource: te.src, bc: bc}) }()
+
+		feed(te, tp, 0, 10_000, nil)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		bc.block.Store(true)
+		// The next round starts within 110 ms and is stuck 250 ms later;
+		// the worker's batch taken before then (at most 32 records of
+		// 10 ms) still runs.
+		time.Sleep(time.Second)
+		synctest.Wait()
+		held := calls.Load()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := calls.Load(); n != held {
+			t.Fatalf("%d records started 1-3 s into a stuck commit; commits typically take 10 ms (stalls %d)", n-held, te.Stats().CommitStalls)
+		}
+		bc.block.Store(false)
+		close(bc.release)
+		if err := shutdown(t, te); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
