@@ -99,10 +99,11 @@ func New(cfg Config, h Handler, opts ...Option) (*Consumer, error) {
 // prefetch; the engine holds the rest.
 const prefetchShare = 4
 
-// commitStallHold is how long a periodic commit may be stuck before no new
-// records start (see internal/engine/stall.go): commits take milliseconds,
-// so a second means a rebalance or a coordinator change holds them, and the
-// work finished meanwhile is at risk of being done again.
+// commitStallHold is the longest a periodic commit may be stuck before no
+// new records start (see internal/engine/stall.go; the bound follows the
+// commits' own time below it): commits take milliseconds, so a second means
+// a rebalance or a coordinator change holds them, and the work finished
+// meanwhile is at risk of being done again.
 const commitStallHold = time.Second
 
 func (c *Consumer) engineConfig() engine.Config {

@@ -22,7 +22,7 @@ type Stats struct {
 	Unblocked      uint64 // blocked records let go by Release
 	Holds          uint64 // times a RetryAfter error held all dispatch (extending a hold does not count)
 	Freezes        uint64 // times the process was found not to have run for SessionTimeout or more (SIGSTOP, a paused VM); see README
-	CommitStalls   uint64 // times a commit was stuck for a second (a rebalance or a coordinator change) and no new records started until it completed
+	CommitStalls   uint64 // times a commit was stuck (ten times its typical time, 250 ms to 1 s: a rebalance or a coordinator change) and no new records started until it completed
 	Polls          uint64 // polls that brought records
 	Running        bool   // Run is consuming (false before Run and once shutdown starts)
 	InFlight       int    // handler calls running now

@@ -92,7 +92,7 @@ func NewCollector(c *kafkaworker.Consumer) *Collector {
 			counter("records_released_total", "Blocked records let go by Consumer.Release (skipped or dead-lettered by an operator).", func(s *kafkaworker.Stats) uint64 { return s.Unblocked }),
 			counter("dispatch_holds_total", "Times a handler's RetryAfter error held all dispatch (extensions not counted): the downstream asked to be left alone.", func(s *kafkaworker.Stats) uint64 { return s.Holds }),
 			counter("freezes_total", "Times the process did not run for SessionTimeout or more (SIGSTOP, a paused VM) and asked the group whether it was still a member.", func(s *kafkaworker.Stats) uint64 { return s.Freezes }),
-			counter("commit_stalls_total", "Times a commit was stuck for a second (a rebalance or a coordinator change holds it) and no new records started until it completed.", func(s *kafkaworker.Stats) uint64 { return s.CommitStalls }),
+			counter("commit_stalls_total", "Times a commit was stuck (ten times its typical time, 250 ms to 1 s: a rebalance or a coordinator change holds it) and no new records started until it completed.", func(s *kafkaworker.Stats) uint64 { return s.CommitStalls }),
 			counter("revoke_timeouts_total", "Revoked partitions given up with handlers still running after RevokeTimeout.", func(s *kafkaworker.Stats) uint64 { return s.RevokeTimeouts }),
 			gauge("in_flight", "Handler calls running now; at most max_proc_count.", func(s *kafkaworker.Stats) int { return s.InFlight }),
 			gauge("concurrency_limit", "Handler calls allowed at once now: max_proc_count, or the adaptive limit (AdaptiveConcurrency).", func(s *kafkaworker.Stats) int { return s.ConcurrencyLimit }),
