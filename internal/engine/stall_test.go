@@ -46,13 +46,7 @@ func TestStuckCommitHoldsDispatch(t *testing.T) {
 			return nil
 		}
 		bc := &blockingCommits{release: make(chan struct{})}
-		te := &testEngine{Engine: New(cfg, h), src: newFakeSource(&bc.fakeCommits), done: make(chan error, 1)}
-		src := &stallSource{fakeSource: te.src, bc: bc}
-		tp := TP{"t", 0}
-		te.Assign([]TP{tp})
-		ctx, cancel := context.WithCancel(context.Background())
-		te.cancel = cancel
-		go func() { te.done <- te.Run(ctx, src) }()
+		te, tp := runStalling(cfg, h, bc)
 
 		feed(te, tp, 0, 10_000, nil)
 		time.Sleep(time.Second)
@@ -89,6 +83,18 @@ func TestStuckCommitHoldsDispatch(t *testing.T) {
 	})
 }
 
+// runStalling runs an engine owning t/0 on the fake source, committing
+// through bc. The test ends it with shutdown.
+func runStalling(cfg Config, h Handler[rec], bc *blockingCommits) (*testEngine, TP) {
+	te := &testEngine{Engine: New(cfg, h), src: newFakeSource(&bc.fakeCommits), done: make(chan error, 1)}
+	tp := TP{"t", 0}
+	te.Assign([]TP{tp})
+	ctx, cancel := context.WithCancel(context.Background())
+	te.cancel = cancel
+	go func() { te.done <- te.Run(ctx, &stallSource{fakeSource: te.src, bc: bc}) }()
+	return te, tp
+}
+
 // stallSource is the fake source with the blocking committer.
 type stallSource struct {
 	*fakeSource
@@ -114,12 +120,7 @@ func TestStuckCommitHoldFollowsTheTypicalCommit(t *testing.T) {
 			return nil
 		}
 		bc := &blockingCommits{release: make(chan struct{}), delay: 10 * time.Millisecond}
-		te := &testEngine{Engine: New(cfg, h), src: newFakeSource(&bc.fakeCommits), done: make(chan error, 1)}
-		tp := TP{"t", 0}
-		te.Assign([]TP{tp})
-		ctx, cancel := context.WithCancel(context.Background())
-		te.cancel = cancel
-		go func() { te.done <- te.Run(ctx, &stallSource{fakeSource: te.src, bc: bc}) }()
+		te, tp := runStalling(cfg, h, bc)
 
 		feed(te, tp, 0, 10_000, nil)
 		time.Sleep(2 * time.Second)
