@@ -321,6 +321,8 @@ func (s *ShareSource[R]) Ack(r R, a engine.Ack) {
 	switch a {
 	case engine.Accept:
 		h.kr.Ack(kgo.AckAccept)
+	case engine.Reject:
+		h.kr.Ack(kgo.AckReject)
 	default:
 		h.kr.Ack(kgo.AckRelease)
 	}
