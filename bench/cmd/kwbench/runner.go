@@ -94,13 +94,21 @@ func (r *runner) runAll(ctx context.Context) (report.Set, error) {
 	return set, nil
 }
 
-// matrix is the model's rows, those that -only names.
+// matrix is the model's rows, those that -only names (any of its
+// comma-separated parts in the label).
 func (r *runner) matrix(m contenders.Model) []contenders.Spec {
 	specs := harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers, r.o.share)
 	if r.o.only == "" {
 		return specs
 	}
-	return slices.DeleteFunc(specs, func(s contenders.Spec) bool { return !strings.Contains(s.Label(), r.o.only) })
+	return slices.DeleteFunc(specs, func(s contenders.Spec) bool {
+		for _, part := range strings.Split(r.o.only, ",") {
+			if strings.Contains(s.Label(), part) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func progress(i, total int, since time.Duration, run report.Run) {
