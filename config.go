@@ -104,7 +104,7 @@ type Config struct {
 	// is retried here with the same backoff while its lock is renewed
 	// (Kafka 4.2+; on older brokers it is released and the broker's
 	// redelivery is the retry); after MaxRetries FailurePolicy applies:
-	// dead-letter produces then accepts, skip accepts, stop releases and
+	// dead-letter produces then accepts, skip rejects, stop releases and
 	// Run returns the error. Record.Attempt is the broker's delivery
 	// count. Keep MaxRetries below the group's delivery limit
 	// (group.share.delivery.count.limit, default 5), or the broker
