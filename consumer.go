@@ -285,11 +285,14 @@ func (c *Consumer) newSource() (source, error) {
 		s, err := kafka.NewShareSource(o, kafka.ShareOptions[*Record]{
 			Convert:         convert,
 			Unconvert:       unconvert,
+			Slot:            func(r *Record) *any { return &r.share },
 			DeadLetterTopic: c.cfg.DeadLetterTopic,
 			Seeds:           c.cfg.BootstrapServers,
 			Members:         members,
-			// Two records per handler slot in flight, within the buffer.
-			PerPoll: max(1, min(2*c.cfg.MaxProcCount, c.cfg.MaxBufferedRecords)/members),
+			// Four records per handler slot held, within the buffer:
+			// a member's records wait for its slowest one and for its
+			// next fetch, and are not running meanwhile.
+			PerPoll: max(1, min(4*c.cfg.MaxProcCount, c.cfg.MaxBufferedRecords)/members),
 		})
 		if err != nil {
 			return nil, err

@@ -26,7 +26,8 @@ type Record struct {
 	// after another member failed it or died keeps counting.
 	Attempt int
 
-	ctx context.Context // the fetched kgo.Record's Context; nil when it had none
+	ctx   context.Context // the fetched kgo.Record's Context; nil when it had none
+	share any             // share mode: the share source's handle, from its poll to its Ack
 }
 
 // Context returns the context the Kafka client attached to the record when

@@ -104,7 +104,7 @@ func TestShareGroupLosesNothing(t *testing.T) {
 	}
 }
 
-// The failure policies in share mode: skip accepts a record that keeps
+// The failure policies in share mode: skip rejects a record that keeps
 // failing; dead-letter produces it, then accepts it; stop releases it and
 // Run returns the error.
 func TestShareFailurePolicies(t *testing.T) {
@@ -154,7 +154,7 @@ func TestShareFailurePolicies(t *testing.T) {
 				}
 				return
 			}
-			poll.Until(t, 60*time.Second, "all accepted", func() bool { return c.Stats().Accepted == n })
+			poll.Until(t, 60*time.Second, "all acknowledged", func() bool { s := c.Stats(); return s.Accepted+s.Rejected == n })
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatalf("Run: %v", err)
@@ -167,8 +167,11 @@ func TestShareFailurePolicies(t *testing.T) {
 				if s.DeadLettered != 1 || cl.EndOffsets(t, dlq)[0] != 1 {
 					t.Fatalf("dead-lettered %d, topic holds %v", s.DeadLettered, cl.EndOffsets(t, dlq))
 				}
-			} else if s.Skipped != 1 {
-				t.Fatalf("skipped %d, want 1", s.Skipped)
+			} else if s.Skipped != 1 || s.Rejected != 1 || s.Accepted != n-1 {
+				t.Fatalf("skipped %d, rejected %d, accepted %d; want 1, 1, %d", s.Skipped, s.Rejected, s.Accepted, n-1)
+			}
+			if policy == kafkaworker.DeadLetterPolicy && (s.Rejected != 0 || s.Accepted != n) {
+				t.Fatalf("dead-letter: rejected %d, accepted %d; want 0, %d", s.Rejected, s.Accepted, n)
 			}
 		})
 	}

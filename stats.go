@@ -32,14 +32,15 @@ type Stats struct {
 	Partitions     []PartitionStats
 
 	// Share mode (GroupType share). Acquired counts records the broker
-	// handed to this consumer, redeliveries included; Accepted and
-	// Released the acknowledgements sent (a record is released when it is
-	// not finished here: a retry its lock cannot wait for, the stop
-	// policy, a shutdown); Renewed the lock renewals. Deliveries counts
-	// acquired records by delivery count: index i holds count i+1, the
-	// last index 5 and more.
-	Acquired, Accepted, Released, Renewed uint64
-	Deliveries                            [5]uint64
+	// handed to this consumer, redeliveries included; Accepted, Released
+	// and Rejected the acknowledgements sent (a record is released when
+	// it is not finished here: a retry its lock cannot wait for, the stop
+	// policy, a shutdown; rejected when it failed for good and the skip
+	// policy, or a Release under block, let it go); Renewed the lock
+	// renewals. Deliveries counts acquired records by delivery count:
+	// index i holds count i+1, the last index 5 and more.
+	Acquired, Accepted, Released, Rejected, Renewed uint64
+	Deliveries                                      [5]uint64
 	// ConcurrencyLimit is how many handler calls may run at once now:
 	// MaxProcCount (or what SetMaxProcCount set), or the adaptive limit.
 	ConcurrencyLimit int
@@ -108,7 +109,7 @@ func (c *Consumer) Stats() Stats {
 		InFlight: s.InFlight, ConcurrencyLimit: s.Limit, MaxRecordsPerSecond: s.PerSecond, PeakInFlight: s.PeakInFlight, Buffered: s.Buffered,
 		Partitions: make([]PartitionStats, len(s.Partitions)),
 	}
-	out.Acquired, out.Accepted, out.Released, out.Deliveries = s.Acquired, s.Accepted, s.Released, s.Deliveries
+	out.Acquired, out.Accepted, out.Released, out.Rejected, out.Deliveries = s.Acquired, s.Accepted, s.Released, s.Rejected, s.Deliveries
 	if src := c.share.Load(); src != nil {
 		out.Renewed = src.Renewed()
 	}

@@ -16,7 +16,11 @@ import "github.com/kafkaworker/kafkaworker/bench/contenders"
 // and segmentio/kafka-go (a goroutine per partition, concurrency 12), and
 // the franz-go worker pool (batch-at-a-time commits) at the highest
 // MaxProcCount.
-func Matrix(model contenders.Model, mpcs []int, mbb int, withJava, peers bool) []contenders.Spec {
+//
+// With share, kafkaworker in share-group mode (GroupType share) runs at the
+// highest MaxProcCount beside the consumer-group rows, at 0 ms and 10 ms
+// only: the framework's cost and the Little's-law limit.
+func Matrix(model contenders.Model, mpcs []int, mbb int, withJava, peers, share bool) []contenders.Spec {
 	with := func(c, ord string, mpc int) contenders.Spec {
 		return contenders.Spec{Model: model, Contender: c, Ordering: ord, MPC: mpc}
 	}
@@ -37,6 +41,9 @@ func Matrix(model contenders.Model, mpcs []int, mbb int, withJava, peers bool) [
 		specs = append(specs, with("kafkaworker", "key", m))
 	}
 	specs = append(specs, with("kafkaworker", "partition", hi))
+	if share && (model == contenders.NoOp || model == contenders.Sleep10ms) {
+		specs = append(specs, with("kafkaworker", contenders.Share, hi))
+	}
 	if withJava {
 		specs = append(specs, with("parallel-consumer", "unordered", hi), with("parallel-consumer", "key", hi))
 	}

@@ -66,6 +66,31 @@ func Verify(ctx context.Context, bootstrap, group, topic string, ends []int64, r
 	return nil
 }
 
+// VerifyShare is Verify for a share group, which commits nothing: no record
+// handled twice (a clean run has no redelivery) and the handled count adds
+// up; a full run must have handled every offset and the group acknowledged
+// every record (VerifyAcknowledged). A windowed run releases what it did
+// not finish, for another member: nothing to check on the broker.
+func VerifyShare(ctx context.Context, bootstrap, group, topic string, ends []int64, res contenders.Result, full bool) error {
+	if len(res.Prefix) != len(ends) {
+		return fmt.Errorf("the contender reported %d partitions, the topic has %d", len(res.Prefix), len(ends))
+	}
+	var distinct int64
+	for p := range ends {
+		distinct += res.Distinct[p]
+		if full && res.Prefix[p] != ends[p] {
+			return fmt.Errorf("p%d: handled a prefix of %d of %d records", p, res.Prefix[p], ends[p])
+		}
+	}
+	if res.Dups != 0 || distinct+res.Dups != res.Handled {
+		return fmt.Errorf("handled %d records: %d distinct, %d twice", res.Handled, distinct, res.Dups)
+	}
+	if !full {
+		return nil
+	}
+	return VerifyAcknowledged(ctx, bootstrap, group, topic)
+}
+
 // VerifyAcknowledged is VerifyCommitted for a share group: each partition's
 // share start offset (below which every record is acknowledged) must reach
 // the end offset, or its lag be 0: Kafka persists the start offset lazily,

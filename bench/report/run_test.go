@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,5 +36,28 @@ func TestRowStat(t *testing.T) {
 func TestStatEven(t *testing.T) {
 	if st := stat([]float64{4, 1, 3, 2}); st.Med != 2.5 {
 		t.Fatalf("median of 1..4: %v", st.Med)
+	}
+}
+
+// The share row's 10 ms target reads the median share of the calibrated
+// limit against 90%.
+func TestTargetsShare(t *testing.T) {
+	share := contenders.Spec{Contender: "kafkaworker", Ordering: contenders.Share, MPC: 1000, Model: contenders.Sleep10ms}
+	run := func(n int64) Run {
+		return Run{Spec: share, Result: contenders.Result{SteadyN: n, SteadyTime: time.Second, HandlerMean: 10 * time.Millisecond}}
+	}
+	for _, c := range []struct {
+		n    int64
+		want string
+	}{
+		{95_000, "**PASS** 10 ms, kafkaworker share 1000: 95.0% of the calibrated limit (target ≥ 90%)"},
+		{60_000, "**MISS** 10 ms, kafkaworker share 1000: 60.0% of the calibrated limit (target ≥ 90%)"},
+	} {
+		if got := Targets(Set{run(c.n)}, 1000, 0); !strings.Contains(got, c.want) {
+			t.Errorf("%d rec/s: want %q in\n%s", c.n, c.want, got)
+		}
+	}
+	if got := Targets(Set{}, 1000, 0); !strings.Contains(got, "n/a share 10 ms calibrated limit") {
+		t.Errorf("no share run: want n/a in\n%s", got)
 	}
 }

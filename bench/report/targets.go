@@ -81,6 +81,26 @@ func Targets(s Set, hi, mbb int) string {
 		na("10 ms calibrated limit", "no 10 ms run of "+kw("unordered"))
 	}
 
+	b.WriteString("\n### Targets (issue 11, share groups), from the medians\n\n")
+	share := kw(contenders.Share)
+	if w := s.Find(contenders.Sleep10ms, share); w != nil && w.Stat(Run.OfLimit).N > 0 {
+		lim, mean := w.Stat(Run.OfLimit), w.Stat(func(r Run) float64 { return r.Result.HandlerMean.Seconds() * 1e3 })
+		steady := w.Stat(Run.SteadyRate).Med
+		fmt.Fprintf(&b, "- %s 10 ms, %s: %.1f%% of the calibrated limit (target ≥ 90%%): %s rec/s steady, handler mean %.3f ms → limit %s rec/s\n",
+			verdict(lim.Med >= 0.90), share, 100*lim.Med, num(steady, 0), mean.Med, num(float64(hi)/(mean.Med/1e3), 0))
+	} else {
+		na("share 10 ms calibrated limit", "no 10 ms run of "+share+" (kwbench -share)")
+	}
+	for _, m := range []contenders.Model{z, contenders.Sleep10ms} {
+		sh, unord := s.Find(m, share), s.Find(m, kw("unordered"))
+		if sh == nil || unord == nil || sh.Stat(Run.SteadyRate).N == 0 || unord.Stat(Run.SteadyRate).N == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "- measured %s, share beside consumer-group unordered: %s vs %s rec/s steady, %.2f vs %.2f steady CPU ms/1k, %.0f vs %.0f MiB peak RSS\n",
+			m, num(sh.Stat(Run.SteadyRate).Med, 0), num(unord.Stat(Run.SteadyRate).Med, 0),
+			sh.Stat(Run.SteadyCPUPer1k).Med, unord.Stat(Run.SteadyCPUPer1k).Med, sh.Stat(Run.RSSMiB).Med, unord.Stat(Run.RSSMiB).Med)
+	}
+
 	b.WriteString("\n### Targets (issue 14), from the medians\n\n")
 	for _, m := range []contenders.Model{contenders.Sleep1ms, contenders.Sleep10ms} {
 		v, ok := med(m, kw("unordered"), Run.SteadyRate)

@@ -374,11 +374,15 @@ func (e *Engine[R]) settle(it *item[R]) *item[R] {
 		out = abandoned
 	}
 	if e.cfg.Share {
-		// The failure policy has spoken (accept), or the record is not
-		// finished here (release): either way the broker is told.
+		// The failure policy has spoken (accept; reject when it let a
+		// failed record go), or the record is not finished here
+		// (release): either way the broker is told.
 		a := Accept
-		if out == abandoned {
+		switch out {
+		case abandoned:
 			a = Release
+		case skipped:
+			a = Reject
 		}
 		e.settleShare(it, a)
 		return nil

@@ -120,6 +120,7 @@ type Counters struct {
 	Acquired uint64 // records taken in
 	Accepted uint64 // records acknowledged as accepted
 	Released uint64 // records released to the broker for redelivery
+	Rejected uint64 // records rejected: failed for good and skipped
 	// Deliveries counts records taken in by their delivery count: index i
 	// holds count i+1, the last index counts MaxDeliveryBucket and more.
 	Deliveries [MaxDeliveryBucket]uint64

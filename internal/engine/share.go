@@ -39,9 +39,12 @@ func (e *Engine[R]) acquired(p *partition[R], attempt int) {
 // buffer gives back its room and the item is freed. Called with mu held.
 func (e *Engine[R]) settleShare(it *item[R], a Ack) {
 	p := it.p
-	if a == Accept {
+	switch a {
+	case Accept:
 		e.counters.Accepted++
-	} else {
+	case Reject:
+		e.counters.Rejected++
+	default:
 		e.counters.Released++
 	}
 	p.bytes -= it.size

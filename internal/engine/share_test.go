@@ -182,6 +182,34 @@ func TestShareStopPolicyReleases(t *testing.T) {
 	}
 }
 
+// The skip policy rejects a record that failed for good (the broker
+// archives it), where a success accepts: the two stay apart in Stats.
+func TestShareSkipPolicyRejects(t *testing.T) {
+	cfg := shareTestConfig()
+	cfg.MaxRetries, cfg.Policy = 0, Skip
+	e, src := runShare(t, cfg, func(_ context.Context, r rec, _ int) error {
+		if r.off == 1 {
+			return errors.New("fails for good")
+		}
+		return nil
+	}, true)
+	tp := TP{"t", 0}
+	feed(e, tp, 0, 3, nil)
+	waitFor(t, "all acknowledged", func() bool {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return len(src.acks) == 3
+	})
+	for off, want := range []Ack{Accept, Reject, Accept} {
+		if got := src.ack(rec{tp, int64(off), ""}); len(got) != 1 || got[0] != want {
+			t.Errorf("offset %d acknowledged %v, want [%v]", off, got, want)
+		}
+	}
+	if s := e.Stats(); s.Accepted != 2 || s.Rejected != 1 || s.Released != 0 || s.Skipped != 1 {
+		t.Fatalf("accepted %d, rejected %d, released %d, skipped %d; want 2, 1, 0, 1", s.Accepted, s.Rejected, s.Released, s.Skipped)
+	}
+}
+
 // A shutdown releases every record not finished: waiting out a backoff or
 // queued. Every record gets exactly one Ack, and only records whose handler
 // succeeded are accepted.

@@ -98,11 +98,16 @@ type Group interface {
 type Ack uint8
 
 const (
-	// Accept: handled, or let go by the Skip or DeadLetter policy.
+	// Accept: handled, or dead-lettered (the dead-letter topic has it).
 	Accept Ack = iota + 1
 	// Release: not finished here (a retry the lock cannot wait for, the
 	// Stop policy, a shutdown); the broker delivers it again.
 	Release
+	// Reject: failed for good and let go by the Skip policy (or skipped
+	// by a Release under Block): the broker archives it as unprocessable
+	// and never delivers it again, or hands it to its own dead-letter
+	// queue where one is configured (KIP-1191).
+	Reject
 )
 
 func (a Ack) String() string {
@@ -111,6 +116,8 @@ func (a Ack) String() string {
 		return "accept"
 	case Release:
 		return "release"
+	case Reject:
+		return "reject"
 	}
 	return "ack(?)"
 }

@@ -42,6 +42,7 @@ type ShareSource[R comparable] struct {
 	perPoll   int
 	convert   func([]*kgo.Record, []engine.Fetched[R]) []engine.Fetched[R]
 	unconvert func(R) *kgo.Record
+	slot      func(R) *any
 	dead      DeadLetter
 	log       *slog.Logger
 	seeds     string
@@ -60,26 +61,27 @@ type ShareSource[R comparable] struct {
 	ackErrs atomic.Uint64 // partitions whose acknowledgements the broker refused or never got
 	lock    atomic.Int64  // the acquisition lock duration seen, ns; 0: none yet
 
-	mu   sync.Mutex
-	held map[R]*held // records handed out and not acknowledged
-
 	// ungated, for a test only, opens a member's gate as soon as its
 	// batch is handed over: the hazard the gate exists for.
 	ungated bool
 }
 
 // member is one share client and its gate. out counts the records of its
-// last poll not yet acknowledged; ready holds a token (capacity one) when
-// out is zero, which is when the member may poll.
+// last poll not yet acknowledged, and held is that poll's records; ready
+// holds a token (capacity one) when out is zero, which is when the member
+// may poll. mu guards out and held's entries.
 type member struct {
 	cl    *kgo.Client
 	mu    sync.Mutex
 	out   int
+	held  []held
 	ready chan struct{}
 }
 
-// held is a record handed out: its client record (to acknowledge), its
-// member (whose gate it holds), and when its lock should be renewed next.
+// held is a record handed out: its client record (to acknowledge; nil once
+// acknowledged), its member (whose gate it holds), and when its lock should
+// be renewed next. The record's slot points at it: Ack finds it without a
+// lookup (a map of records handed out was a tenth of share mode's CPU).
 type held struct {
 	kr  *kgo.Record
 	m   *member
@@ -88,13 +90,18 @@ type held struct {
 
 // ShareOptions are what a ShareSource needs beyond the client's Options.
 type ShareOptions[R any] struct {
-	Convert         func([]*kgo.Record, []engine.Fetched[R]) []engine.Fetched[R]
-	Unconvert       func(R) *kgo.Record
+	Convert   func([]*kgo.Record, []engine.Fetched[R]) []engine.Fetched[R]
+	Unconvert func(R) *kgo.Record
+	// Slot returns a field of the record that the source owns from the
+	// poll that brings the record until its Ack: where it keeps its
+	// handle on the record.
+	Slot            func(R) *any
 	DeadLetterTopic string
 	Seeds           string // for error messages
 	// Members is the number of share clients (at least 1), and PerPoll the
-	// records one member takes at a time (ShareMaxRecords, strict): at
-	// most Members×PerPoll records are held at once.
+	// records one member asks for at a time (ShareMaxRecords, the broker's
+	// soft limit: it hands out whole producer batches, so a poll may bring
+	// more).
 	Members, PerPoll int
 }
 
@@ -102,9 +109,9 @@ type ShareOptions[R any] struct {
 // on the first Poll.
 func NewShareSource[R comparable](o Options, so ShareOptions[R]) (*ShareSource[R], error) {
 	s := &ShareSource[R]{
-		perPoll: max(so.PerPoll, 1), convert: so.Convert, unconvert: so.Unconvert,
+		perPoll: max(so.PerPoll, 1), convert: so.Convert, unconvert: so.Unconvert, slot: so.Slot,
 		log: o.Logger, seeds: so.Seeds, group: o.Group, reset: "earliest",
-		batches: make(chan []engine.Fetched[R]), held: make(map[R]*held),
+		batches: make(chan []engine.Fetched[R]),
 	}
 	if o.ResetToLatest {
 		s.reset = "latest"
@@ -133,10 +140,20 @@ func NewShareSource[R comparable](o Options, so ShareOptions[R]) (*ShareSource[R
 	return s, nil
 }
 
-// newShareClient returns a share-group client that fetches at most perPoll
-// records at a time and only when polled (strict ShareMaxRecords turns
-// prefetching off), so that no record waits acquired in the client's
-// buffer while its lock runs.
+// newShareClient returns a share-group client that fetches only while it
+// is polled (MaxConcurrentFetches 0: no prefetch), so that no record waits
+// acquired in the client's buffer while its member's gate is shut, and asks
+// for about perPoll records a fetch.
+//
+// perPoll is the broker's soft limit (ShareFetch MaxRecords in its default,
+// batch-optimized acquire mode), not ShareMaxRecordsStrict: the strict mode
+// makes the broker cut its acquisitions inside producer batches, and the
+// client then decompresses and decodes a whole batch for each slice of it
+// it acquires. With 100-byte records in ~600-record batches, perPoll 500,
+// that was most of share mode's CPU (6 µs a record) and, with the fetches
+// it needed, held it to 67% of the Little's-law limit at 10 ms; whole batches
+// cost 2 µs and reach the limit. The price: a fetch may bring up to a
+// producer batch per partition more than perPoll.
 func newShareClient(o Options, perPoll int, onAcks func(*kgo.Client, kgo.ShareAckResults)) (*kgo.Client, error) {
 	opts := append([]kgo.Opt(nil), o.Extra...)
 	opts = append(opts,
@@ -145,7 +162,7 @@ func newShareClient(o Options, perPoll int, onAcks func(*kgo.Client, kgo.ShareAc
 		kgo.ShareGroup(o.Group),
 		kgo.ConsumeTopics(o.Topics...),
 		kgo.ShareMaxRecords(int32(min(perPoll, 1<<20))),
-		kgo.ShareMaxRecordsStrict(),
+		kgo.MaxConcurrentFetches(0),
 		kgo.ShareAckCallback(onAcks),
 		kgo.SessionTimeout(o.SessionTimeout),
 		kgo.FetchMaxWait(500*time.Millisecond),
@@ -191,7 +208,7 @@ func (s *ShareSource[R]) Renews() bool { return s.renews.Load() }
 
 // Poll implements engine.Source: it returns the batches members have
 // polled, at least one, as many as are ready without waiting. max is not
-// needed: members hold at most Members×PerPoll records at once.
+// needed: each member holds one poll's records at a time, about PerPoll.
 func (s *ShareSource[R]) Poll(ctx context.Context, _ int, b *engine.Batch[R]) error {
 	s.start.Do(s.startLoops)
 	select {
@@ -236,7 +253,8 @@ func (s *ShareSource[R]) runMember(m *member) {
 		// The gate is open: every record of m's previous poll has a
 		// terminal acknowledgement, so the auto-accept of this poll
 		// finds none pending.
-		fetches := m.cl.PollRecords(s.ctx, s.perPoll)
+		// Everything buffered: the one fetch this poll made.
+		fetches := m.cl.PollRecords(s.ctx, -1)
 		if s.ctx.Err() != nil || fetches.IsClientClosed() {
 			release(fetches)
 			return
@@ -255,15 +273,17 @@ func (s *ShareSource[R]) runMember(m *member) {
 		out = s.convert(krs, out[:0])
 		now := time.Now()
 		lock := s.lockDuration(krs[0], now)
-		m.mu.Lock()
-		m.out = len(krs)
-		m.mu.Unlock()
-		s.mu.Lock()
+		// A new slab each poll: a record of an earlier poll (only
+		// possible ungated, in a test) keeps pointing at its own.
+		hs := make([]held, len(krs))
 		for i := range out {
 			out[i].Attempt = int(krs[i].DeliveryCount())
-			s.held[out[i].Rec] = &held{kr: krs[i], m: m, due: now.Add(lock / 3)}
+			hs[i] = held{kr: krs[i], m: m, due: now.Add(lock / 3)}
+			*s.slot(out[i].Rec) = &hs[i]
 		}
-		s.mu.Unlock()
+		m.mu.Lock()
+		m.out, m.held = len(krs), hs
+		m.mu.Unlock()
 		batch := append([]engine.Fetched[R](nil), out...)
 		if s.ungated {
 			m.ready <- struct{}{}
@@ -310,22 +330,31 @@ func release(fetches kgo.Fetches) {
 // Ack implements engine.Acker: it acknowledges r and, when r was the last
 // unacknowledged record of its member's poll, opens the member's gate.
 func (s *ShareSource[R]) Ack(r R, a engine.Ack) {
-	s.mu.Lock()
-	h := s.held[r]
-	delete(s.held, r)
-	s.mu.Unlock()
-	if h == nil {
+	slot := s.slot(r)
+	h, _ := (*slot).(*held)
+	*slot = nil
+	var kr *kgo.Record
+	if h != nil {
+		h.m.mu.Lock()
+		kr, h.kr = h.kr, nil
+		h.m.mu.Unlock()
+	}
+	if kr == nil {
 		s.log.Error("kafkaworker bug: acknowledging a record the share source does not hold", "ack", a)
 		return
 	}
 	switch a {
 	case engine.Accept:
-		h.kr.Ack(kgo.AckAccept)
+		kr.Ack(kgo.AckAccept)
+	case engine.Reject:
+		kr.Ack(kgo.AckReject)
 	default:
-		h.kr.Ack(kgo.AckRelease)
+		kr.Ack(kgo.AckRelease)
 	}
 	// The acknowledgement is set (franz-go records it before returning)
-	// before the gate can open: a later poll cannot auto-accept r.
+	// before out falls and the gate can open: a later poll cannot
+	// auto-accept r, whichever of the member's records is acknowledged
+	// last.
 	h.m.mu.Lock()
 	h.m.out--
 	open := h.m.out == 0 && !s.ungated
@@ -359,14 +388,16 @@ func (s *ShareSource[R]) runRenewer() {
 			lock = 30 * time.Second
 		}
 		due = due[:0]
-		s.mu.Lock()
-		for _, h := range s.held {
-			if now.After(h.due) {
-				due = append(due, h.kr)
-				h.due = now.Add(lock / 3)
+		for _, m := range s.members {
+			m.mu.Lock()
+			for i := range m.held {
+				if h := &m.held[i]; h.kr != nil && now.After(h.due) {
+					due = append(due, h.kr)
+					h.due = now.Add(lock / 3)
+				}
 			}
+			m.mu.Unlock()
 		}
-		s.mu.Unlock()
 		if len(due) == 0 {
 			continue
 		}

@@ -132,7 +132,7 @@ func startShare(t *testing.T, n, members int, ungated bool, opts ...kfake.Opt) (
 	}
 	src, err := NewShareSource(Options{Seeds: c.ListenAddrs(), Group: "g", Topics: []string{"t"},
 		ClientID: "test", SessionTimeout: 10 * time.Second},
-		ShareOptions[*kgo.Record]{Convert: shareConvert, Unconvert: func(r *kgo.Record) *kgo.Record { return r },
+		ShareOptions[*kgo.Record]{Convert: shareConvert, Unconvert: func(r *kgo.Record) *kgo.Record { return r }, Slot: testSlot(),
 			Members: members, PerPoll: 20, Seeds: strings.Join(c.ListenAddrs(), ",")})
 	if err != nil {
 		t.Fatal(err)
@@ -282,5 +282,15 @@ func TestShareRenewsLocksOfSlowRecords(t *testing.T) {
 	st := e.Stats()
 	if st.Deliveries[1] != 0 || st.Acquired != n {
 		t.Fatalf("acquired %d, deliveries by count %v: a lock expired and records came back", st.Acquired, st.Deliveries)
+	}
+}
+
+// testSlot gives each *kgo.Record a slot for the share source's handle,
+// which kgo.Record has no field for.
+func testSlot() func(*kgo.Record) *any {
+	var slots sync.Map
+	return func(r *kgo.Record) *any {
+		v, _ := slots.LoadOrStore(r, new(any))
+		return v.(*any)
 	}
 }

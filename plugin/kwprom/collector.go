@@ -105,7 +105,8 @@ func NewCollector(c *kafkaworker.Consumer) *Collector {
 			gauge("max_buffered_records", "Configured MaxBufferedRecords: the bound on buffered_records.", func(*kafkaworker.Stats) int { return cfg.MaxBufferedRecords }),
 			// Share mode (GroupType share); zero in consumer-group mode.
 			counter("share_records_acquired_total", "Share mode: records the broker handed to this consumer, redeliveries included.", func(s *kafkaworker.Stats) uint64 { return s.Acquired }),
-			counter("share_records_accepted_total", "Share mode: records acknowledged as accepted (handled, skipped or dead-lettered).", func(s *kafkaworker.Stats) uint64 { return s.Accepted }),
+			counter("share_records_accepted_total", "Share mode: records acknowledged as accepted (handled or dead-lettered).", func(s *kafkaworker.Stats) uint64 { return s.Accepted }),
+			counter("share_records_rejected_total", "Share mode: records acknowledged as rejected: failed for good and let go by the skip policy (or a Release); the broker archives them, or moves them to its own dead-letter queue where one is configured.", func(s *kafkaworker.Stats) uint64 { return s.Rejected }),
 			counter("share_records_released_total", "Share mode: records released for redelivery (a retry without lock renewal, the stop policy, a shutdown).", func(s *kafkaworker.Stats) uint64 { return s.Released }),
 			counter("share_lock_renewals_total", "Share mode: acquisition lock renewals sent for records still running or waiting to be retried.", func(s *kafkaworker.Stats) uint64 { return s.Renewed }),
 		},

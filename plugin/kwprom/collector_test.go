@@ -204,7 +204,8 @@ func TestCommitObserver(t *testing.T) {
 }
 
 // TestShareMetrics: in share mode the acknowledgement counters and the
-// delivery-count histogram follow Stats.
+// delivery-count histogram follow Stats; a record that always fails is
+// skipped, which rejects it.
 func TestShareMetrics(t *testing.T) {
 	const records = 40
 	cl := testkafka.Start(t)
@@ -213,20 +214,34 @@ func TestShareMetrics(t *testing.T) {
 	c, err := kafkaworker.New(kafkaworker.Config{
 		BootstrapServers: cl.Seeds, GroupID: cl.Name(t, "kwprom"), Topic: topic,
 		GroupType: kafkaworker.ShareGroup, MaxProcCount: 8, ShutdownTimeout: 5 * time.Second,
-	}, noop, kafkaworker.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		FailurePolicy: kafkaworker.SkipPolicy, MaxRetries: 1,
+		RetryBackoffMin: time.Millisecond, RetryBackoffMax: 10 * time.Millisecond,
+	}, kafkaworker.HandlerFunc(func(_ context.Context, r *kafkaworker.Record) error {
+		if r.Offset == 3 {
+			return errors.New("poison")
+		}
+		return nil
+	}), kafkaworker.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(kwprom.NewCollector(c))
 	run(t, c)
-	poll.Until(t, 60*time.Second, "all records accepted", func() bool { return c.Stats().Accepted >= records })
+	poll.Until(t, 60*time.Second, "all records accepted or rejected", func() bool {
+		s := c.Stats()
+		return s.Accepted+s.Rejected >= records
+	})
 	m := series(t, reg)
 	s := c.Stats()
+	if s.Rejected == 0 || s.Rejected != s.Skipped {
+		t.Errorf("rejected %d, skipped %d: want each record at offset 3 skipped, so rejected", s.Rejected, s.Skipped)
+	}
 	want := map[string]float64{
 		"kafkaworker_share_records_acquired_total": float64(s.Acquired),
 		"kafkaworker_share_records_accepted_total": float64(s.Accepted),
 		"kafkaworker_share_records_released_total": float64(s.Released),
+		"kafkaworker_share_records_rejected_total": float64(s.Rejected),
 		"kafkaworker_share_delivery_count_count":   float64(s.Acquired),
 	}
 	for name, v := range want {

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kafkaworker/kafkaworker/bench/contenders"
@@ -66,7 +68,7 @@ func (r *runner) prepare(ctx context.Context) error {
 func (r *runner) runAll(ctx context.Context) (report.Set, error) {
 	total := 0
 	for _, m := range r.o.models {
-		total += r.o.reps * len(harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers))
+		total += r.o.reps * len(r.matrix(m))
 	}
 	var set report.Set
 	r.start = time.Now()
@@ -75,7 +77,7 @@ func (r *runner) runAll(ctx context.Context) (report.Set, error) {
 		return set, err
 	}
 	for _, m := range r.o.models {
-		specs := harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers)
+		specs := r.matrix(m)
 		for rep := 1; rep <= r.o.reps; rep++ {
 			for _, s := range specs {
 				if ctx.Err() != nil {
@@ -90,6 +92,23 @@ func (r *runner) runAll(ctx context.Context) (report.Set, error) {
 	}
 	r.profileZero(ctx, set)
 	return set, nil
+}
+
+// matrix is the model's rows, those that -only names (any of its
+// comma-separated parts in the label).
+func (r *runner) matrix(m contenders.Model) []contenders.Spec {
+	specs := harness.Matrix(m, r.o.mpcs, r.o.mbb, r.java != nil, r.o.peers, r.o.share)
+	if r.o.only == "" {
+		return specs
+	}
+	return slices.DeleteFunc(specs, func(s contenders.Spec) bool {
+		for _, part := range strings.Split(r.o.only, ",") {
+			if strings.Contains(s.Label(), part) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func progress(i, total int, since time.Duration, run report.Run) {
@@ -116,13 +135,20 @@ func progress(i, total int, since time.Duration, run report.Run) {
 func (r *runner) profileZero(ctx context.Context, set report.Set) {
 	r.profiles = map[string]string{}
 	hi := r.o.mpcs[len(r.o.mpcs)-1]
-	for _, label := range []string{fmt.Sprintf("kafkaworker unordered %d", hi), "raw-franz-go"} {
+	labels := []string{fmt.Sprintf("kafkaworker unordered %d", hi), "raw-franz-go"}
+	if r.o.share {
+		labels = append(labels, fmt.Sprintf("kafkaworker %s %d", contenders.Share, hi))
+	}
+	for _, label := range labels {
 		w := set.Find(contenders.NoOp, label)
 		if w == nil || ctx.Err() != nil {
 			continue
 		}
 		s := w.Spec
 		name := fmt.Sprintf("%s-%s-0ms.pprof", r.stamp, s.Contender)
+		if s.Ordering == contenders.Share {
+			name = fmt.Sprintf("%s-%s-share-0ms.pprof", r.stamp, s.Contender)
+		}
 		s.Profile, _ = filepath.Abs(filepath.Join(r.o.outDir, name))
 		run := r.run(ctx, s)
 		logf("profiled %s 0ms: %.0f rec/s steady (with profiling) -> %s", s.Label(), run.SteadyRate(), name)
@@ -183,7 +209,11 @@ func (r *runner) run(ctx context.Context, s contenders.Spec) report.Run {
 	}
 	if run.Err == nil {
 		vctx, vcancel := context.WithTimeout(ctx, 30*time.Second)
-		run.Err = harness.Verify(vctx, r.bootstrap, s.Group, s.Topic, s.Ends, res, !w)
+		if s.Ordering == contenders.Share {
+			run.Err = harness.VerifyShare(vctx, r.bootstrap, s.Group, s.Topic, s.Ends, res, !w)
+		} else {
+			run.Err = harness.Verify(vctx, r.bootstrap, s.Group, s.Topic, s.Ends, res, !w)
+		}
 		vcancel()
 	}
 	return run

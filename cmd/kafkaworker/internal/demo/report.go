@@ -61,8 +61,8 @@ func (r *report) write(w io.Writer) {
 	}
 	if o.share {
 		s := r.stats
-		fmt.Fprintf(w, "share group: acquired %s, accepted %s, released %s, lock renewals %s, deliveries by count %v; unacknowledged after shutdown: %d\n",
-			count(int64(s.Acquired)), count(int64(s.Accepted)), count(int64(s.Released)), count(int64(s.Renewed)), s.Deliveries, r.uncommitted)
+		fmt.Fprintf(w, "share group: acquired %s, accepted %s, released %s, rejected %s, lock renewals %s, deliveries by count %v; unacknowledged after shutdown: %d\n",
+			count(int64(s.Acquired)), count(int64(s.Accepted)), count(int64(s.Released)), count(int64(s.Rejected)), count(int64(s.Renewed)), s.Deliveries, r.uncommitted)
 	} else {
 		fmt.Fprintf(w, "commits: %s (failed %d); uncommitted after shutdown: %d\n",
 			count(int64(r.stats.Commits)), r.stats.CommitErrors, r.uncommitted)

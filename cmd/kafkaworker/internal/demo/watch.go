@@ -47,13 +47,13 @@ func (w *watcher) wait(ctx context.Context, runDone <-chan error) (outcome strin
 			s := w.c.Stats()
 			processed, committed := w.h.unique.Load(), committedRecords(s)
 			if w.share {
-				committed = int64(s.Accepted)
+				committed = int64(s.Accepted + s.Rejected)
 			}
 			w.progress.update(now, processed, s.InFlight, committed)
 			if processed >= w.produced && w.allProcessed.IsZero() {
 				w.allProcessed = now
 			}
-			if processed >= w.produced && (w.committedAll(s) || w.share && s.Accepted >= uint64(w.produced)) {
+			if processed >= w.produced && (w.committedAll(s) || w.share && s.Accepted+s.Rejected >= uint64(w.produced)) {
 				return "", nil
 			}
 			if processed != lastProcessed || committed != lastCommitted {
