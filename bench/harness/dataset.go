@@ -45,6 +45,9 @@ func (t Topic) Records() int64 {
 func (d Dataset) Create(ctx context.Context, bootstrap string) (Topic, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20),
+		// Bounds the records produced and not yet acknowledged by bytes
+		// too, for the curves' 1 MB values (10,000 of them would not fit).
+		kgo.MaxBufferedBytes(256<<20),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 	if err != nil {
 		return Topic{}, err

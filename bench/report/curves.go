@@ -1,0 +1,258 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/kafkaworker/kafkaworker/bench/contenders"
+)
+
+// Curve is one swept setting: a series of points, each the repeated runs
+// of one configuration, and, for the commit curve, a second series beside
+// the first.
+type Curve struct {
+	Name   string // file suffix: partitions, mpc, size, commits
+	Title  string
+	XLabel string
+	// Series are lines drawn on the same axes (the commit curve: the
+	// benchmark's commit setting and the seed's); most curves have one.
+	Series []Series
+	// Panels are the figures drawn, one plot each, side by side.
+	Panels []Panel
+}
+
+// Series is one line of a curve.
+type Series struct {
+	Name   string
+	Points []Point
+}
+
+// Point is one x value of a series and its repeated runs.
+type Point struct {
+	X      float64
+	Label  string // the x value as the table shows it
+	Runs   Row
+	Window bool // a windowed run (fixed window), not a whole-topic run
+}
+
+// Panel is one figure of a curve: f over each point's successful runs,
+// drawn as the median with a min–max bar.
+type Panel struct {
+	Title, YLabel string
+	F             func(Run) float64
+	LogY          bool
+}
+
+// Figures the curves plot and tabulate.
+var (
+	// PanelCPU is the process's CPU per record in the steady state.
+	PanelCPU = Panel{"CPU per record (steady state)", "µs CPU / record", Run.SteadyCPUPer1k, false}
+	// PanelRSS is the peak RSS over the whole run.
+	PanelRSS = Panel{"peak RSS (VmHWM)", "MiB", Run.RSSMiB, false}
+	// PanelRate is the steady-state throughput.
+	PanelRate = Panel{"steady-state throughput", "records/s", Run.SteadyRate, false}
+	// PanelCommits is commits per second in the steady state.
+	PanelCommits = Panel{"OffsetCommit requests / s (steady state)", "commits/s", Run.CommitsPerSec, false}
+	// PanelCommitBytes is the mean OffsetCommit request size.
+	PanelCommitBytes = Panel{"bytes per OffsetCommit request", "bytes", Run.BytesPerCommit, true}
+	// PanelBroker is the broker's CPU per record consumed.
+	PanelBroker = Panel{"broker CPU per record", "µs broker CPU / record", Run.BrokerCPUPer1k, false}
+)
+
+// CommitsPerSec is OffsetCommit requests per second in the steady window.
+func (r Run) CommitsPerSec() float64 {
+	if r.Result.SteadyTime <= 0 {
+		return 0
+	}
+	return float64(r.Result.Commits.Steady) / r.Result.SteadyTime.Seconds()
+}
+
+// BytesPerCommit is the mean OffsetCommit request size on the wire.
+func (r Run) BytesPerCommit() float64 {
+	if r.Result.Commits.Requests == 0 {
+		return 0
+	}
+	return float64(r.Result.Commits.Bytes) / float64(r.Result.Commits.Requests)
+}
+
+// CommitMeanMs is the mean commit latency (request to response) in ms,
+// from kafkaworker's commit observer.
+func (r Run) CommitMeanMs() float64 {
+	if r.Result.Commits.N == 0 {
+		return 0
+	}
+	return r.Result.Commits.Time.Seconds() * 1e3 / float64(r.Result.Commits.N)
+}
+
+// BrokerCPUPer1k is the broker's CPU ms per 1,000 records handled (µs per
+// record) over the child's whole life.
+func (r Run) BrokerCPUPer1k() float64 {
+	if r.Result.Handled == 0 {
+		return 0
+	}
+	return r.BrokerCPU.Seconds() * 1e6 / float64(r.Result.Handled)
+}
+
+// WriteCurve draws c's panels side by side into dir/prefix-<name>.png and
+// returns the file name.
+func WriteCurve(dir, prefix string, c Curve) (string, error) {
+	colors := []color.Color{color.RGBA{0x1f, 0x77, 0xb4, 255}, color.RGBA{0xd6, 0x27, 0x28, 255}, color.RGBA{0x2c, 0xa0, 0x2c, 255}}
+	var row []*plot.Plot
+	for _, pn := range c.Panels {
+		p := plot.New()
+		p.Title.Text = pn.Title
+		p.X.Label.Text = c.XLabel
+		p.Y.Label.Text = pn.YLabel
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		if pn.LogY {
+			p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		} else {
+			p.Y.Min = 0
+		}
+		p.Add(plotter.NewGrid())
+		for i, s := range c.Series {
+			var pts struct {
+				plotter.XYs
+				plotter.YErrors
+			}
+			for _, pt := range s.Points {
+				st := pt.Runs.Stat(pn.F)
+				if st.N == 0 {
+					continue
+				}
+				pts.XYs = append(pts.XYs, plotter.XY{X: pt.X, Y: st.Med})
+				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{st.Med - st.Min, st.Max - st.Med})
+			}
+			if len(pts.XYs) == 0 {
+				continue
+			}
+			l, sc, err := plotter.NewLinePoints(pts.XYs)
+			if err != nil {
+				return "", err
+			}
+			l.Color, sc.Color = colors[i%len(colors)], colors[i%len(colors)]
+			l.Width = vg.Points(1.5)
+			eb, err := plotter.NewYErrorBars(pts)
+			if err != nil {
+				return "", err
+			}
+			eb.Color = colors[i%len(colors)]
+			p.Add(l, sc, eb)
+			if len(c.Series) > 1 {
+				p.Legend.Add(s.Name, l, sc)
+			}
+		}
+		p.Legend.Top = true
+		row = append(row, p)
+	}
+	width, height := vg.Length(len(row))*4.2*vg.Inch, 3.6*vg.Inch
+	img := vgimg.New(width, height)
+	dc := draw.New(img)
+	t := draw.Tiles{Rows: 1, Cols: len(row), PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 2,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := plot.Align([][]*plot.Plot{row}, t, dc)
+	for i, p := range row {
+		p.Draw(canvases[0][i])
+	}
+	name := fmt.Sprintf("%s-%s.png", prefix, c.Name)
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		return "", err
+	}
+	return name, f.Close()
+}
+
+// CurveTable is c as a Markdown table: per series and point the medians
+// (min–max) of throughput, CPU per record, peak RSS and the broker's CPU;
+// with commits, the commit figures too.
+func CurveTable(c Curve, commits bool) string {
+	var b strings.Builder
+	b.WriteString("| " + c.XLabel + " |")
+	if len(c.Series) > 1 {
+		b.WriteString(" setting |")
+	}
+	b.WriteString(" steady rec/s | steady CPU µs/rec | CPU ms/1k rec (whole run) | peak RSS MiB | broker CPU s | broker CPU µs/rec |")
+	if commits {
+		b.WriteString(" commits/s (steady) | commit latency ms (mean) | bytes/commit | commits (run) |")
+	}
+	b.WriteString(" window s | runs |\n|---:|")
+	if len(c.Series) > 1 {
+		b.WriteString("---|")
+	}
+	b.WriteString(strings.Repeat("---:|", 6))
+	if commits {
+		b.WriteString(strings.Repeat("---:|", 4))
+	}
+	b.WriteString("---:|---|\n")
+	for _, s := range c.Series {
+		for _, pt := range s.Points {
+			w := pt.Runs
+			fmt.Fprintf(&b, "| %s |", pt.Label)
+			if len(c.Series) > 1 {
+				fmt.Fprintf(&b, " %s |", s.Name)
+			}
+			fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |", rng(w.Stat(Run.SteadyRate), 0), rng(w.Stat(Run.SteadyCPUPer1k), 2),
+				rng(w.Stat(Run.CPUPer1k), 2), rng(w.Stat(Run.RSSMiB), 0),
+				rng(w.Stat(func(r Run) float64 { return r.BrokerCPU.Seconds() }), 1), rng(w.Stat(Run.BrokerCPUPer1k), 2))
+			if commits {
+				fmt.Fprintf(&b, " %s | %s | %s | %s |", rng(w.Stat(Run.CommitsPerSec), 1), rng(w.Stat(Run.CommitMeanMs), 2),
+					rng(w.Stat(Run.BytesPerCommit), 0), rng(w.Stat(func(r Run) float64 { return float64(r.Result.Commits.Requests) }), 0))
+			}
+			fmt.Fprintf(&b, " %s | %s |\n", num(w.Stat(func(r Run) float64 { return r.Result.SteadyTime.Seconds() }).Med, 1), status(w))
+		}
+	}
+	return b.String()
+}
+
+// CommitTable lists, for the rows of s that observed their commits, the
+// commit figures beside throughput: the benchmark's commit setting next to
+// the seed's.
+func CommitTable(s Set) string {
+	var b strings.Builder
+	b.WriteString("| model | contender | steady rec/s | commits/s (steady) | commit latency ms (mean) | bytes/commit | commits (run) | broker CPU s | broker CPU µs/rec | CPU ms/1k rec |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	n := 0
+	for _, m := range modelsOf(s) {
+		for _, w := range s.Rows(m) {
+			if w.Stat(func(r Run) float64 { return float64(r.Result.Commits.Requests) }).N == 0 {
+				continue
+			}
+			n++
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m, w.Spec.Label(),
+				rng(w.Stat(Run.SteadyRate), 0), rng(w.Stat(Run.CommitsPerSec), 1), rng(w.Stat(Run.CommitMeanMs), 2),
+				rng(w.Stat(Run.BytesPerCommit), 0), rng(w.Stat(func(r Run) float64 { return float64(r.Result.Commits.Requests) }), 0),
+				rng(w.Stat(func(r Run) float64 { return r.BrokerCPU.Seconds() }), 1), rng(w.Stat(Run.BrokerCPUPer1k), 2),
+				rng(w.Stat(Run.CPUPer1k), 2))
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return b.String()
+}
+
+// modelsOf lists the models of s in the order they first ran.
+func modelsOf(s Set) []contenders.Model {
+	var ms []contenders.Model
+	seen := map[contenders.Model]bool{}
+	for _, r := range s {
+		if m := r.Spec.Model; !seen[m] {
+			seen[m] = true
+			ms = append(ms, m)
+		}
+	}
+	return ms
+}
