@@ -112,13 +112,8 @@ func WriteCurve(dir, prefix string, c Curve) (string, error) {
 		p.Title.Text = pn.Title
 		p.X.Label.Text = c.XLabel
 		p.Y.Label.Text = pn.YLabel
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-		if pn.LogY {
-			p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-		} else {
-			p.Y.Min = 0
-		}
 		p.Add(plotter.NewGrid())
+		drawn := false
 		for i, s := range c.Series {
 			var pts struct {
 				plotter.XYs
@@ -147,8 +142,19 @@ func WriteCurve(dir, prefix string, c Curve) (string, error) {
 			}
 			eb.Color = colors[i%len(colors)]
 			p.Add(l, sc, eb)
+			drawn = true
 			if len(c.Series) > 1 {
 				p.Legend.Add(s.Name, l, sc)
+			}
+		}
+		// A log axis needs positive data: a panel whose every run failed
+		// stays linear (and empty).
+		if drawn {
+			p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+			if pn.LogY {
+				p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+			} else {
+				p.Y.Min = 0
 			}
 		}
 		p.Legend.Top = true

@@ -77,7 +77,7 @@ func parseOptions(args []string) (options, error) {
 	o.records = pick(o.records, 2_000_000, 500_000)
 	o.backlog = pick(o.backlog, 16_000_000, 4_000_000)
 	o.reps = int(pick(int64(o.reps), 3, 1))
-	if o.curves && o.window == 0 {
+	if o.curves && o.window == 0 && !o.quick {
 		o.window = 10 * time.Second // curves.go: many points, each a 10 s window
 	}
 	o.window = time.Duration(pick(int64(o.window), int64(20*time.Second), int64(5*time.Second)))

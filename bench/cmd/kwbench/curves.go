@@ -17,15 +17,19 @@ import (
 // kafkaworker unordered at a time, everything else at the matrix's values:
 //
 //   - partitions owned: 12, 120, 1,200 (0 ms handler, MaxProcCount 1000,
-//     100-byte records, a fixed window on a backlog);
-//   - MaxProcCount: 10 … 10,000 at the 10 ms handler (12 partitions);
+//     100-byte records, each topic read whole);
+//   - MaxProcCount: 10 … 10,000 at the 10 ms handler (12 partitions, a
+//     fixed window on the 12-partition topic);
 //   - record size: 100 B, 10 KB, 1 MB values (0 ms, 12 partitions), each
-//     topic read whole, steady state between the 10% and 90% marks;
+//     topic read whole;
 //   - commit cost against partitions: the partition points again with the
 //     seed's appsettings.json (MaxProcCount 50, a commit per 100 records or
 //     30 s) beside the benchmark's commit once a second.
 //
-// The repetitions are interleaved as in the matrix.
+// A whole-topic run's steady state lies between its 10% and 90% handled
+// marks. The repetitions are interleaved as in the matrix. With -reps 3 it
+// takes about 20 minutes on 2 cores, a few more the first time, when the
+// topics (~5 GB on the broker's disk) are produced.
 
 // curvePoint is one configuration of one curve's series.
 type curvePoint struct {
@@ -45,8 +49,8 @@ func (r *runner) curves(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(r.o.outDir, r.stamp+".log"), nil, 0o644); err != nil {
 		return err
 	}
-	small := int64(10_000_000) // 100-byte records per topic: > (3 s + 10 s) at the 0 ms rate
-	big := int64(2_000_000_000)
+	small := int64(10_000_000)  // 100-byte records per topic
+	big := int64(4_000_000_000) // value bytes of the 10 KB and 1 MB topics
 	mpcs := curveMPCs
 	if r.o.quick {
 		small, big, mpcs = 2_000_000, 200_000_000, []int{10, 100, 1000, 10000}
@@ -79,8 +83,8 @@ func (r *runner) curves(ctx context.Context) error {
 	var points []curvePoint
 	for _, d := range sets[:3] {
 		x := float64(d.Partitions)
-		points = append(points, curvePoint{"partitions", "commit once a second", x, commas(int64(d.Partitions)), on(d, contenders.NoOp, 1000, true)})
-		seed := on(d, contenders.NoOp, 50, true)
+		points = append(points, curvePoint{"partitions", "commit once a second", x, commas(int64(d.Partitions)), on(d, contenders.NoOp, 1000, false)})
+		seed := on(d, contenders.NoOp, 50, false)
 		seed.Seed = true
 		points = append(points, curvePoint{"commits", "seed: per 100 records or 30 s", x, commas(int64(d.Partitions)), seed})
 	}
@@ -104,6 +108,10 @@ func (r *runner) curves(ctx context.Context) error {
 			done++
 			fmt.Fprintf(os.Stderr, "%-10s %-8s ", p.curve, p.label)
 			progress(done, total, time.Since(r.start), run)
+			if c := run.Result.Commits; c.Requests > 0 {
+				fmt.Fprintf(os.Stderr, "%19s commits: %d (%.1f/s steady), %.0f bytes each, mean latency %.2f ms; broker CPU %.1f s\n",
+					"", c.Requests, run.CommitsPerSec(), run.BytesPerCommit(), run.CommitMeanMs(), run.BrokerCPU.Seconds())
+			}
 		}
 	}
 	return r.writeCurves(points, runs, sets)
@@ -201,8 +209,8 @@ func (r *runner) curvesMethod(sets []harness.Dataset) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("### How it runs and what the numbers mean\n\n")
 	w("- **Contender.** kafkaworker unordered, its own process (`kwbench contend`) consuming from the start in a fresh group, with default settings but MaxProcCount and, as in the matrix, a commit once a second (CommitIntervalSeconds 1, MaxMsgCountBeforeCommit 1,000,000); the seed rows use the seed's appsettings.json unchanged (MaxProcCount 50, MaxMsgCountBeforeCommit 100, CommitIntervalSeconds 30). Every point runs %d time(s), repetitions interleaved (all points once, then all again); each figure is the **median** with (min–max).\n", r.o.reps)
-	w("- **Windowed points** (partitions, MaxProcCount, commits): the window opens %v after the first record and lasts %v, on a backlog of %s 100-byte records per topic (far more than the window needs at the 0 ms rate, so the consumer never catches up); then the contender stops, drains and commits. **Record size points**: each topic is read whole (%s), and the steady state lies between the 10%% and 90%% handled marks: a backlog at least 30× the 64 MiB default MaxBufferedBytes.\n",
-		r.o.warmup, r.o.window, commas(sets[0].Records), topicsLine(sets[0], sets[3], sets[4]))
+	w("- **Whole-topic points** (partitions, commits, record size; 0 ms handler): each run reads its topic whole (%s per partition count; %s), and the steady state lies between the 10%% and 90%% handled marks: a backlog of hundreds of MB to GB, far larger than the consumer's buffers (MaxBufferedBytes 64 MiB by default) or the client's. **Windowed points** (MaxProcCount, 10 ms handler): the window opens %v after the first record and lasts %v, on the 12-partition topic; then the contender stops, drains and commits.\n",
+		topicsLine(sets[0]), topicsLine(sets[3], sets[4]), r.o.warmup, r.o.window)
 	w("- **steady rec/s** = records handled in the steady state ÷ its length. **steady CPU µs/rec** = the process's user+system CPU (getrusage) over the steady state ÷ the records handled in it; **CPU ms/1k rec (whole run)** = the child's CPU from wait4 over its whole life ÷ records handled × 1,000, start-up, drain and final commit included. **peak RSS** = the child's VmHWM.\n")
 	w("- **broker CPU s** = the broker JVM's user+system CPU over the child's life, from /proc/<pid>/stat before and after (10 ms ticks); everything the contender asked of it (fetches, commits, heartbeats, the group join) and the broker's own background work in that time. **broker CPU µs/rec** = that ÷ records handled.\n")
 	w("- **commits/s** = OffsetCommit requests written to the broker in the steady state ÷ its length, counted on the wire by a franz-go hook (`kgo.HookBrokerWrite`, API key 8) inside the contender; **bytes/commit** = their mean size on the wire (header, group, member, and per partition the offset, epoch and the commit metadata that carries finished records above the commit point); **commits (run)** = all of them, the final commit included; **commit latency** = the mean request-to-response time reported by kafkaworker's commit observer (`WithCommitObserver`).\n")
