@@ -50,22 +50,26 @@ type Panel struct {
 	Title, YLabel string
 	F             func(Run) float64
 	LogY          bool
+	// Ideal, if not nil, is drawn dashed at each x: a bound such as the
+	// Little's-law limit.
+	Ideal     func(x float64) float64
+	IdealName string
 }
 
 // Figures the curves plot and tabulate.
 var (
 	// PanelCPU is the process's CPU per record in the steady state.
-	PanelCPU = Panel{"CPU per record (steady state)", "µs CPU / record", Run.SteadyCPUPer1k, false}
+	PanelCPU = Panel{Title: "CPU per record (steady state)", YLabel: "µs CPU / record", F: Run.SteadyCPUPer1k}
 	// PanelRSS is the peak RSS over the whole run.
-	PanelRSS = Panel{"peak RSS (VmHWM)", "MiB", Run.RSSMiB, false}
+	PanelRSS = Panel{Title: "peak RSS (VmHWM)", YLabel: "MiB", F: Run.RSSMiB}
 	// PanelRate is the steady-state throughput.
-	PanelRate = Panel{"steady-state throughput", "records/s", Run.SteadyRate, false}
+	PanelRate = Panel{Title: "steady-state throughput", YLabel: "records/s", F: Run.SteadyRate}
 	// PanelCommits is commits per second in the steady state.
-	PanelCommits = Panel{"OffsetCommit requests / s (steady state)", "commits/s", Run.CommitsPerSec, false}
+	PanelCommits = Panel{Title: "OffsetCommit requests / s (steady state)", YLabel: "commits/s", F: Run.CommitsPerSec}
 	// PanelCommitBytes is the mean OffsetCommit request size.
-	PanelCommitBytes = Panel{"bytes per OffsetCommit request", "bytes", Run.BytesPerCommit, true}
+	PanelCommitBytes = Panel{Title: "bytes per OffsetCommit request", YLabel: "bytes", F: Run.BytesPerCommit}
 	// PanelBroker is the broker's CPU per record consumed.
-	PanelBroker = Panel{"broker CPU per record", "µs broker CPU / record", Run.BrokerCPUPer1k, false}
+	PanelBroker = Panel{Title: "broker CPU per record", YLabel: "µs broker CPU / record", F: Run.BrokerCPUPer1k}
 )
 
 // CommitsPerSec is OffsetCommit requests per second in the steady window.
@@ -106,14 +110,33 @@ func (r Run) BrokerCPUPer1k() float64 {
 // returns the file name.
 func WriteCurve(dir, prefix string, c Curve) (string, error) {
 	colors := []color.Color{color.RGBA{0x1f, 0x77, 0xb4, 255}, color.RGBA{0xd6, 0x27, 0x28, 255}, color.RGBA{0x2c, 0xa0, 0x2c, 255}}
+	// The x ticks are the points themselves (12, 120, 1,200 partitions):
+	// a log axis would label only the powers of ten.
+	var xticks []plot.Tick
+	for _, pt := range c.Series[0].Points {
+		xticks = append(xticks, plot.Tick{Value: pt.X, Label: pt.Label})
+	}
 	var row []*plot.Plot
-	for _, pn := range c.Panels {
+	for k, pn := range c.Panels {
 		p := plot.New()
 		p.Title.Text = pn.Title
 		p.X.Label.Text = c.XLabel
 		p.Y.Label.Text = pn.YLabel
 		p.Add(plotter.NewGrid())
-		drawn := false
+		drawn, top := false, 0.0
+		if pn.Ideal != nil {
+			var xys plotter.XYs
+			for _, t := range xticks {
+				xys = append(xys, plotter.XY{X: t.Value, Y: pn.Ideal(t.Value)})
+			}
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return "", err
+			}
+			l.Color, l.Dashes = color.Gray{0x80}, []vg.Length{vg.Points(4), vg.Points(3)}
+			p.Add(l)
+			p.Legend.Add(pn.IdealName, l)
+		}
 		for i, s := range c.Series {
 			var pts struct {
 				plotter.XYs
@@ -125,6 +148,7 @@ func WriteCurve(dir, prefix string, c Curve) (string, error) {
 					continue
 				}
 				pts.XYs = append(pts.XYs, plotter.XY{X: pt.X, Y: st.Med})
+				top = max(top, st.Max)
 				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{st.Med - st.Min, st.Max - st.Med})
 			}
 			if len(pts.XYs) == 0 {
@@ -143,21 +167,23 @@ func WriteCurve(dir, prefix string, c Curve) (string, error) {
 			eb.Color = colors[i%len(colors)]
 			p.Add(l, sc, eb)
 			drawn = true
-			if len(c.Series) > 1 {
+			if len(c.Series) > 1 && k == 0 {
 				p.Legend.Add(s.Name, l, sc)
 			}
 		}
 		// A log axis needs positive data: a panel whose every run failed
 		// stays linear (and empty).
 		if drawn {
-			p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+			p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.ConstantTicks(xticks)
+			p.X.Min, p.X.Max = xticks[0].Value/1.3, xticks[len(xticks)-1].Value*1.3
 			if pn.LogY {
 				p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 			} else {
-				p.Y.Min = 0
+				// Headroom for the legend above the lines.
+				p.Y.Min, p.Y.Max = 0, top*1.35
 			}
 		}
-		p.Legend.Top = true
+		p.Legend.Top, p.Legend.Left = true, true
 		row = append(row, p)
 	}
 	width, height := vg.Length(len(row))*4.2*vg.Inch, 3.6*vg.Inch

@@ -163,6 +163,8 @@ func (r *runner) writeCurves(points []curvePoint, runs [][]report.Run, sets []ha
 	cpuLog.LogY = true
 	rateLog := report.PanelRate
 	rateLog.LogY = true
+	rateLog.Ideal = func(mpc float64) float64 { return mpc / 0.010 }
+	rateLog.IdealName = "MaxProcCount ÷ 10 ms"
 	curves := []report.Curve{
 		build("partitions", "Partitions owned (0 ms handler, MaxProcCount 1000, 100-byte records)", "partitions",
 			[]report.Panel{report.PanelCPU, report.PanelRSS, report.PanelRate}, "partitions"),
