@@ -209,7 +209,8 @@ func WriteCurve(dir, prefix string, c Curve) (string, error) {
 
 // CurveTable is c as a Markdown table: per series and point the medians
 // (min–max) of throughput, CPU per record, peak RSS and the broker's CPU;
-// with commits, the commit figures too.
+// with commits, the commit figures too; for a sleep handler, its measured
+// mean and the calibrated Little's-law limit, as in the matrix.
 func CurveTable(c Curve, commits bool) string {
 	var b strings.Builder
 	b.WriteString("| " + c.XLabel + " |")
@@ -217,8 +218,12 @@ func CurveTable(c Curve, commits bool) string {
 		b.WriteString(" setting |")
 	}
 	b.WriteString(" steady rec/s | steady CPU µs/rec | CPU ms/1k rec (whole run) | peak RSS MiB | broker CPU s | broker CPU µs/rec |")
+	little := len(c.Series) > 0 && len(c.Series[0].Points) > 0 && c.Series[0].Points[0].Runs.Spec.Model.Latency() > 0
 	if commits {
 		b.WriteString(" commits/s (steady) | commit latency ms (mean) | bytes/commit | commits (run) |")
+	}
+	if little {
+		b.WriteString(" handler mean ms | of calibrated limit |")
 	}
 	b.WriteString(" window s | runs |\n|---:|")
 	if len(c.Series) > 1 {
@@ -227,6 +232,9 @@ func CurveTable(c Curve, commits bool) string {
 	b.WriteString(strings.Repeat("---:|", 6))
 	if commits {
 		b.WriteString(strings.Repeat("---:|", 4))
+	}
+	if little {
+		b.WriteString(strings.Repeat("---:|", 2))
 	}
 	b.WriteString("---:|---|\n")
 	for _, s := range c.Series {
@@ -238,10 +246,14 @@ func CurveTable(c Curve, commits bool) string {
 			}
 			fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |", rng(w.Stat(Run.SteadyRate), 0), rng(w.Stat(Run.SteadyCPUPer1k), 2),
 				rng(w.Stat(Run.CPUPer1k), 2), rng(w.Stat(Run.RSSMiB), 0),
-				rng(w.Stat(func(r Run) float64 { return r.BrokerCPU.Seconds() }), 1), rng(w.Stat(Run.BrokerCPUPer1k), 2))
+				rng(w.Stat(func(r Run) float64 { return r.BrokerCPU.Seconds() }), 2), rng(w.Stat(Run.BrokerCPUPer1k), 2))
 			if commits {
 				fmt.Fprintf(&b, " %s | %s | %s | %s |", rng(w.Stat(Run.CommitsPerSec), 1), rng(w.Stat(Run.CommitMeanMs), 2),
 					rng(w.Stat(Run.BytesPerCommit), 0), rng(w.Stat(func(r Run) float64 { return float64(r.Result.Commits.Requests) }), 0))
+			}
+			if little {
+				fmt.Fprintf(&b, " %s | %s |", rng(w.Stat(func(r Run) float64 { return r.Result.HandlerMean.Seconds() * 1e3 }), 1),
+					rngPct(w.Stat(Run.OfLimit)))
 			}
 			fmt.Fprintf(&b, " %s | %s |\n", num(w.Stat(func(r Run) float64 { return r.Result.SteadyTime.Seconds() }).Med, 1), status(w))
 		}
@@ -266,7 +278,7 @@ func CommitTable(s Set) string {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m, w.Spec.Label(),
 				rng(w.Stat(Run.SteadyRate), 0), rng(w.Stat(Run.CommitsPerSec), 1), rng(w.Stat(Run.CommitMeanMs), 2),
 				rng(w.Stat(Run.BytesPerCommit), 0), rng(w.Stat(func(r Run) float64 { return float64(r.Result.Commits.Requests) }), 0),
-				rng(w.Stat(func(r Run) float64 { return r.BrokerCPU.Seconds() }), 1), rng(w.Stat(Run.BrokerCPUPer1k), 2),
+				rng(w.Stat(func(r Run) float64 { return r.BrokerCPU.Seconds() }), 2), rng(w.Stat(Run.BrokerCPUPer1k), 2),
 				rng(w.Stat(Run.CPUPer1k), 2))
 		}
 	}
