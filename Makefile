@@ -67,8 +67,8 @@ bench:
 ## always stopped): kafkaworker's CPU per record and peak RSS against
 ## partitions (12, 120, 1,200), MaxProcCount (10 ... 10,000 at 10 ms) and
 ## record size (100 B, 10 KB, 1 MB), and the commit cost against partitions
-## with the seed's settings; medians of 3. ~20 minutes on 2 cores (a few
-## more the first time: ~5 GB of topics). Results in
+## with the seed's settings; medians of 3. ~12 minutes on 2 cores, ~6 more
+## the first time (10 GB of topics). Results in
 ## bench/results/DATE-curves.md and DATE-curves-*.png.
 .PHONY: bench-curves
 bench-curves:

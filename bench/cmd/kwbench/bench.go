@@ -53,7 +53,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "windowed models: time after the first record before the window opens")
 	fs.DurationVar(&o.window, "window", 0, "windowed models: the steady-state window, after which the run stops (default 20s; 5s with -quick)")
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "use this running broker instead of starting one")
-	fs.BoolVar(&o.curves, "curves", false, "run the curves instead of the matrix: CPU per record and peak RSS against partitions, MaxProcCount and record size, and commit cost (see curves.go; about 25 minutes with -reps 3)")
+	fs.BoolVar(&o.curves, "curves", false, "run the curves instead of the matrix: CPU per record and peak RSS against partitions, MaxProcCount and record size, and commit cost (see curves.go; about 12 minutes with -reps 3, 6 more to produce the topics the first time)")
 	fs.StringVar(&o.script, "kafka-script", "../scripts/kafka/kafka.sh", "the project's broker script")
 	fs.IntVar(&o.port, "kafka-port", 19092, "client port of the broker kwbench starts (kept off the tests' 9092)")
 	fs.StringVar(&o.stateDir, "kafka-state", "/tmp/kw-bench-kafka", "KAFKA_STATE_DIR of the broker kwbench starts")

@@ -28,8 +28,8 @@ import (
 //
 // A whole-topic run's steady state lies between its 10% and 90% handled
 // marks. The repetitions are interleaved as in the matrix. With -reps 3 it
-// takes about 20 minutes on 2 cores, a few more the first time, when the
-// topics (~5 GB on the broker's disk) are produced.
+// takes about 12 minutes on 2 cores, 6 more the first time, when the topics
+// (10 GB on the broker's disk) are produced.
 
 // curvePoint is one configuration of one curve's series.
 type curvePoint struct {
