@@ -63,6 +63,17 @@ kafka-stop:
 bench:
 	cd bench && $(GO) run ./cmd/kwbench $(BENCH_FLAGS)
 
+## bench-curves: kwbench -curves on its own broker (port 19092, started and
+## always stopped): kafkaworker's CPU per record and peak RSS against
+## partitions (12, 120, 1,200), MaxProcCount (10 ... 10,000 at 10 ms) and
+## record size (100 B, 10 KB, 1 MB), and the commit cost against partitions
+## with the seed's settings; medians of 3. ~12 minutes on 2 cores, ~6 more
+## the first time (10 GB of topics). Results in
+## bench/results/DATE-curves.md and DATE-curves-*.png.
+.PHONY: bench-curves
+bench-curves:
+	cd bench && $(GO) run ./cmd/kwbench -curves $(BENCH_FLAGS)
+
 ## chaos: kafkaworker processes on a real 3-node cluster (ports 9292-9294, started
 ## and always stopped) under kills, SIGTERMs, joins, leaves, broker restarts and
 ## SIGSTOPs; checks no loss, key order, drain. Report in chaos/results/.

@@ -22,11 +22,15 @@ type Spec struct {
 	// MaxBufferedBytes is kafkaworker's Config.MaxBufferedBytes; 0 keeps
 	// the library's default.
 	MaxBufferedBytes int
-	Model            Model
-	CPUIters         int
-	Bootstrap        string
-	Topic            string
-	Group            string
+	// Seed runs kafkaworker with the seed's appsettings.json unchanged:
+	// MaxProcCount 50, a commit after 100 records or 30 s, whichever comes
+	// first (the other rows commit once a second).
+	Seed      bool
+	Model     Model
+	CPUIters  int
+	Bootstrap string
+	Topic     string
+	Group     string
 	// Ends are the topic's end offsets, indexed by partition: a full run
 	// ends when every record below them is handled, and every run tracks
 	// which of them it handled.
@@ -64,6 +68,9 @@ func (s Spec) Label() string {
 	if s.MaxBufferedBytes > 0 {
 		l += fmt.Sprintf(" MaxBufferedBytes %dMiB", s.MaxBufferedBytes>>20)
 	}
+	if s.Seed {
+		l += " seed settings"
+	}
 	return l
 }
 
@@ -79,7 +86,8 @@ func (s Spec) Label() string {
 // of the whole process. handler_mean_us is the handlers' own measured mean
 // time in that window (sleep models only). parts gives, per partition, the contiguous
 // handled prefix (every offset below it handled) and the number of distinct
-// offsets handled; dups counts records handled more than once.
+// offsets handled; dups counts records handled more than once. Go
+// contenders that can observe their commits append the fields of Commits.
 type Result struct {
 	Handled int64
 	Elapsed time.Duration
@@ -96,6 +104,7 @@ type Result struct {
 	Dups        int64
 	Prefix      []int64 // per partition: every offset below it was handled
 	Distinct    []int64 // per partition: distinct offsets handled
+	Commits     Commits
 	ErrorMsg    string
 }
 
@@ -112,6 +121,7 @@ func (r Result) String() string {
 		"steady_cpu_s=%.4f handler_mean_us=%.1f dups=%d parts=%s", ResultPrefix, r.Handled,
 		r.Elapsed.Seconds(), r.Startup.Seconds(), r.PeakRSSKiB, r.SteadyN, r.SteadyTime.Seconds(),
 		r.SteadyCPU.Seconds(), float64(r.HandlerMean)/float64(time.Microsecond), r.Dups, strings.Join(parts, ","))
+	s += r.Commits.fields()
 	if r.ErrorMsg != "" {
 		s += " error=" + strconv.Quote(r.ErrorMsg)
 	}
@@ -160,6 +170,8 @@ func ParseResult(line string) (Result, error) {
 			var us float64
 			us, err = strconv.ParseFloat(v, 64)
 			r.HandlerMean = time.Duration(us * float64(time.Microsecond))
+		case "commits", "commit_s", "steady_commits", "commit_reqs", "commit_bytes":
+			err = r.Commits.parse(k, v)
 		case "parts":
 			for _, p := range strings.Split(v, ",") {
 				if p == "" {

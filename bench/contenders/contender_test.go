@@ -9,7 +9,8 @@ import (
 func TestResultRoundTrip(t *testing.T) {
 	r := Result{Handled: 10, Elapsed: 1500 * time.Millisecond, Startup: 250 * time.Millisecond, PeakRSSKiB: 1234,
 		SteadyN: 8, SteadyTime: time.Second, SteadyCPU: 300 * time.Millisecond, HandlerMean: 10400 * time.Microsecond,
-		Dups: 1, Prefix: []int64{3, 4}, Distinct: []int64{3, 6}, ErrorMsg: `it "broke"`}
+		Dups: 1, Prefix: []int64{3, 4}, Distinct: []int64{3, 6}, ErrorMsg: `it "broke"`,
+		Commits: Commits{N: 7, Time: 21 * time.Millisecond, Steady: 5, Requests: 8, Bytes: 4096}}
 	got, err := ParseResult(r.String())
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,7 @@ func runFranzWith(ctx context.Context, s Spec, t *Tally, w *franzWorkers) error 
 		kgo.OnPartitionsAssigned(w.assigned),
 		kgo.OnPartitionsRevoked(w.revoked),
 		kgo.OnPartitionsLost(w.revoked),
+		kgo.WithHooks(t.CommitHook()),
 	)
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ type Tally struct {
 	dups       atomic.Int64
 	handlerNs  atomic.Int64
 	handlerCnt atomic.Int64
+	commits    commitTally
 }
 
 // mark is the state of the run at one instant.
@@ -40,6 +41,7 @@ type mark struct {
 	n                    int64
 	cpu                  time.Duration
 	handlerNs, handlerCt int64
+	commits              int64
 	set                  bool
 }
 
@@ -83,10 +85,10 @@ func (t *Tally) runWindow() {
 
 func (t *Tally) setMark(m *mark, n int64) {
 	now, cpu := time.Now(), processCPU()
-	hns, hct := t.handlerNs.Load(), t.handlerCnt.Load()
+	hns, hct, commits := t.handlerNs.Load(), t.handlerCnt.Load(), t.commits.reqs.Load()
 	t.mu.Lock()
 	if !m.set {
-		*m = mark{at: now, n: n, cpu: cpu, handlerNs: hns, handlerCt: hct, set: true}
+		*m = mark{at: now, n: n, cpu: cpu, handlerNs: hns, handlerCt: hct, commits: commits, set: true}
 	}
 	t.mu.Unlock()
 }
@@ -173,12 +175,15 @@ func (t *Tally) Result() Result {
 	t.mu.Lock()
 	from, to := t.from, t.to
 	t.mu.Unlock()
+	var steadyCommits int64
 	if from.set && to.set {
+		steadyCommits = to.commits - from.commits
 		r.SteadyN, r.SteadyTime, r.SteadyCPU = to.n-from.n, to.at.Sub(from.at), to.cpu-from.cpu
 		if c := to.handlerCt - from.handlerCt; c > 0 {
 			r.HandlerMean = time.Duration((to.handlerNs - from.handlerNs) / c)
 		}
 	}
+	r.Commits = t.commitResult(steadyCommits)
 	return r
 }
 

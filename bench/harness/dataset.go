@@ -45,6 +45,13 @@ func (t Topic) Records() int64 {
 func (d Dataset) Create(ctx context.Context, bootstrap string) (Topic, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20),
+		// Bounds the records produced and not yet acknowledged by bytes,
+		// for the curves' 1 MB values,
+		kgo.MaxBufferedBytes(256<<20),
+		// and lets far more than the default 10,000 be in flight: with
+		// 1,200 partitions that default fills a produce request with a
+		// few records per partition and production crawls.
+		kgo.MaxBufferedRecords(1_000_000),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 	if err != nil {
 		return Topic{}, err

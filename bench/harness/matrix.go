@@ -11,6 +11,9 @@ import "github.com/kafkaworker/kafkaworker/bench/contenders"
 // kafkaworker unordered at the highest MaxProcCount with MaxBufferedBytes =
 // mbb (0: no such row): the memory bound's price in throughput. The
 // Parallel Consumer runs unordered and key at the highest MaxProcCount.
+// At 0 ms, where commits come fastest, kafkaworker also runs with the
+// seed's appsettings.json unchanged (MaxProcCount 50, a commit per 100
+// records or 30 s), the other rows committing once a second.
 //
 // With peers, the other Go clients of issue 14 run too: confluent-kafka-go
 // and segmentio/kafka-go (a goroutine per partition, concurrency 12), and
@@ -35,6 +38,11 @@ func Matrix(model contenders.Model, mpcs []int, mbb int, withJava, peers, share 
 	if model == contenders.NoOp && mbb > 0 {
 		s := with("kafkaworker", "unordered", hi)
 		s.MaxBufferedBytes = mbb
+		specs = append(specs, s)
+	}
+	if model == contenders.NoOp {
+		s := with("kafkaworker", "unordered", 50)
+		s.Seed = true
 		specs = append(specs, s)
 	}
 	for _, m := range mpcs {

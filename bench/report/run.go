@@ -20,7 +20,11 @@ type Run struct {
 	Result  contenders.Result
 	CPU     time.Duration // the child's user+sys CPU, from wait4's rusage
 	PeakRSS int64         // bytes
-	Err     error         // a failed run: lost records, uncommitted offsets, a crash
+	// BrokerCPU is the broker JVM's user+system CPU over the child's life
+	// (/proc/<pid>/stat before and after; 10 ms resolution); 0 when the
+	// broker's pid is unknown.
+	BrokerCPU time.Duration
+	Err       error // a failed run: lost records, uncommitted offsets, a crash
 }
 
 // OK reports whether the run counts.

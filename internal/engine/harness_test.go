@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,16 @@ type fakeCommits struct {
 	inflight atomic.Int32
 	overlap  atomic.Bool
 	fail     atomic.Int32 // fail this many calls first
+	// delay is each call's round trip (virtual time under synctest); sent
+	// logs every call as it starts, with its offsets.
+	delay time.Duration
+	sent  []commitSent
+}
+
+// commitSent is one commit call: when it was sent and what it carried.
+type commitSent struct {
+	at   time.Time
+	offs []Offset
 }
 
 func (f *fakeCommits) Commit(_ context.Context, offs []Offset) error {
@@ -33,6 +44,10 @@ func (f *fakeCommits) Commit(_ context.Context, offs []Offset) error {
 		f.overlap.Store(true)
 	}
 	defer f.inflight.Add(-1)
+	f.mu.Lock()
+	f.sent = append(f.sent, commitSent{time.Now(), slices.Clone(offs)})
+	f.mu.Unlock()
+	time.Sleep(f.delay)
 	if f.fail.Add(-1) >= 0 {
 		return errors.New("injected commit failure")
 	}

@@ -39,6 +39,7 @@ type options struct {
 	outDir     string
 	cpuIters   int
 	runTimeout time.Duration
+	curves     bool
 }
 
 func parseOptions(args []string) (options, error) {
@@ -54,6 +55,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "windowed models: time after the first record before the window opens")
 	fs.DurationVar(&o.window, "window", 0, "windowed models: the steady-state window, after which the run stops (default 20s; 5s with -quick)")
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "use this running broker instead of starting one")
+	fs.BoolVar(&o.curves, "curves", false, "run the curves instead of the matrix: CPU per record and peak RSS against partitions, MaxProcCount and record size, and commit cost (see curves.go; about 12 minutes with -reps 3, 6 more to produce the topics the first time)")
 	fs.StringVar(&o.script, "kafka-script", "../scripts/kafka/kafka.sh", "the project's broker script")
 	fs.IntVar(&o.port, "kafka-port", 19092, "client port of the broker kwbench starts (kept off the tests' 9092)")
 	fs.StringVar(&o.stateDir, "kafka-state", "/tmp/kw-bench-kafka", "KAFKA_STATE_DIR of the broker kwbench starts")
@@ -79,6 +81,9 @@ func parseOptions(args []string) (options, error) {
 	o.records = pick(o.records, 2_000_000, 500_000)
 	o.backlog = pick(o.backlog, 16_000_000, 4_000_000)
 	o.reps = int(pick(int64(o.reps), 3, 1))
+	if o.curves && o.window == 0 && !o.quick {
+		o.window = 10 * time.Second // curves.go: many points, each a 10 s window
+	}
 	o.window = time.Duration(pick(int64(o.window), int64(20*time.Second), int64(5*time.Second)))
 	o.mbb = *mbb << 20
 	if o.reps < 1 || o.records < 1000 || o.backlog < 1000 || o.window <= 0 || o.warmup < 0 {
@@ -114,7 +119,7 @@ func bench(args []string) error {
 		return err
 	}
 	var java []string
-	if o.java {
+	if o.java && !o.curves {
 		if java, err = buildJava(ctx); err != nil {
 			return err
 		}
@@ -136,6 +141,14 @@ func bench(args []string) error {
 	r := &runner{o: o, bootstrap: bootstrap, java: java, stamp: time.Now().Format("2006-01-02")}
 	if o.quick {
 		r.stamp += "-quick"
+	}
+	// The broker's CPU per run, when the broker is the one kafka.sh runs
+	// on -kafka-port with -kafka-state (started here or kept running).
+	if strings.HasSuffix(bootstrap, ":"+strconv.Itoa(o.port)) {
+		r.brokerPid = harness.Broker{StateDir: o.stateDir}.Pid()
+	}
+	if o.curves {
+		return r.curves(ctx)
 	}
 	if err := r.prepare(ctx); err != nil {
 		return err

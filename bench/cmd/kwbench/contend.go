@@ -34,6 +34,7 @@ func contend(args []string) error {
 	fs.DurationVar(&s.Warmup, "warmup", 0, "windowed run: time after the first record before the window opens")
 	fs.DurationVar(&s.Window, "window", 0, "windowed run: the steady-state window, after which the run stops (0: consume the whole topic)")
 	fs.IntVar(&s.MaxBufferedBytes, "max-buffered-bytes", 0, "kafkaworker: Config.MaxBufferedBytes (0: the default)")
+	fs.BoolVar(&s.Seed, "seed", false, "kafkaworker: the seed's appsettings.json (MaxProcCount 50, commit per 100 records or 30 s)")
 	fs.IntVar(&timeout, "timeout", 600, "seconds before the run gives up")
 	fs.StringVar(&s.Profile, "cpuprofile", "", "write a CPU profile of the run here")
 	if err := fs.Parse(args); err != nil {

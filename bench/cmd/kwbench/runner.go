@@ -28,6 +28,7 @@ type runner struct {
 	profiles  map[string]string      // label → profile file, for the notes
 	start     time.Time
 	groups    int
+	brokerPid int // the broker's JVM, for its CPU per run; 0: unknown
 }
 
 // windowed reports whether model runs for a fixed window on the backlog
@@ -160,15 +161,18 @@ func (r *runner) profileZero(ctx context.Context, set report.Set) {
 
 // run runs one spec in a child process and checks completeness.
 func (r *runner) run(ctx context.Context, s contenders.Spec) report.Run {
-	w := windowed(s.Model)
-	t := r.topics[w]
-	s.Bootstrap, s.Topic, s.Ends = r.bootstrap, t.Name, t.Ends
+	if s.Topic == "" { // the matrix's topics; the curves set their own
+		w := windowed(s.Model)
+		t := r.topics[w]
+		s.Topic, s.Ends = t.Name, t.Ends
+		if w {
+			s.Warmup, s.Window = r.o.warmup, r.o.window
+		}
+	}
+	s.Bootstrap = r.bootstrap
 	r.groups++
 	s.Group = fmt.Sprintf("kwbench-%d-%d", r.start.Unix(), r.groups)
 	s.CPUIters = r.o.cpuIters
-	if w {
-		s.Warmup, s.Window = r.o.warmup, r.o.window
-	}
 	args := []string{"-contender", s.Contender, "-ordering", s.Ordering, "-mpc", strconv.Itoa(s.MPC),
 		"-model", string(s.Model), "-cpu-iters", strconv.Itoa(s.CPUIters), "-bootstrap", s.Bootstrap,
 		"-topic", s.Topic, "-group", s.Group, "-ends", formatEnds(s.Ends),
@@ -177,6 +181,9 @@ func (r *runner) run(ctx context.Context, s contenders.Spec) report.Run {
 		"-timeout", strconv.Itoa(int(r.o.runTimeout.Seconds()))}
 	if s.Profile != "" {
 		args = append(args, "-cpuprofile", s.Profile)
+	}
+	if s.Seed {
+		args = append(args, "-seed")
 	}
 	var cmd []string
 	if s.Contender == "parallel-consumer" {
@@ -196,8 +203,12 @@ func (r *runner) run(ctx context.Context, s contenders.Spec) report.Run {
 	}
 	defer logw.Close()
 	fmt.Fprintf(logw, "== %s %s group %s\n", s.Label(), s.Model, s.Group)
+	broker := harness.ProcessCPU(r.brokerPid)
 	res, usage, err := harness.RunChild(runCtx, logw, cmd[0], cmd[1:]...)
 	run := report.Run{Spec: s, Result: res, CPU: usage.CPU, PeakRSS: usage.PeakRSS, Err: err}
+	if after := harness.ProcessCPU(r.brokerPid); broker >= 0 && after >= broker {
+		run.BrokerCPU = after - broker
+	}
 	if res.PeakRSSKiB > 0 {
 		run.PeakRSS = res.PeakRSSKiB * 1024 // see Result.PeakRSSKiB: rusage overstates it
 	}
@@ -210,9 +221,9 @@ func (r *runner) run(ctx context.Context, s contenders.Spec) report.Run {
 	if run.Err == nil {
 		vctx, vcancel := context.WithTimeout(ctx, 30*time.Second)
 		if s.Ordering == contenders.Share {
-			run.Err = harness.VerifyShare(vctx, r.bootstrap, s.Group, s.Topic, s.Ends, res, !w)
+			run.Err = harness.VerifyShare(vctx, r.bootstrap, s.Group, s.Topic, s.Ends, res, s.Window == 0)
 		} else {
-			run.Err = harness.Verify(vctx, r.bootstrap, s.Group, s.Topic, s.Ends, res, !w)
+			run.Err = harness.Verify(vctx, r.bootstrap, s.Group, s.Topic, s.Ends, res, s.Window == 0)
 		}
 		vcancel()
 	}

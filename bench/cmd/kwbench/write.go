@@ -24,6 +24,9 @@ func (r *runner) write(set report.Set) error {
 		Machine: machine(), Versions: versions(r.java != nil), Method: r.method(),
 	}
 	meta.Notes = append(meta.Notes, report.Targets(set, r.o.mpcs[len(r.o.mpcs)-1], r.o.mbb))
+	if t := report.CommitTable(set); t != "" {
+		meta.Notes = append(meta.Notes, "### Commits and the broker's CPU\n\nThe contenders built on franz-go count the OffsetCommit requests they write (a `kgo.HookBrokerWrite`, API key 8): **commits/s** in the steady state, **bytes/commit** on the wire; kafkaworker's commit observer gives the mean **commit latency**. **broker CPU** is the broker JVM's user+system CPU over the child's life (/proc/<pid>/stat, 10 ms ticks), with everything the contender asked of it. The seed row keeps the seed's appsettings.json: a commit per 100 records or 30 s (see DESIGN.md, Commits, for the rate this gives at full speed).\n\n"+t)
+	}
 	for label, name := range r.profiles {
 		top := pprofTop(filepath.Join(r.o.outDir, name))
 		_ = os.WriteFile(filepath.Join(r.o.outDir, strings.TrimSuffix(name, ".pprof")+".top.txt"), []byte(top), 0o644)
