@@ -68,7 +68,7 @@ bench:
 ## Handler on a store with 8 (and 1) connections, key order and 0.1% poison
 ## records to a dead-letter topic; MaxRecordsPerSecond 5,000 over 30 s;
 ## AdaptiveConcurrency against a downstream with a knee beside fixed
-## MaxProcCount settings. ~12 minutes. Results in
+## MaxProcCount settings (3 interleaved repetitions). ~15 minutes. Results in
 ## bench/results/DATE-features.md.
 .PHONY: bench-features
 bench-features:

@@ -88,6 +88,7 @@ var Err503 = errors.New("503 Service Unavailable")
 // an immediate 503 beyond 150. Safe for concurrent use.
 type Downstream struct {
 	conc, calls, overloaded atomic.Int64
+	okNs                    atomic.Int64 // time taken by the calls answered
 }
 
 // Call is one call; it returns Err503 when more than 150 calls run.
@@ -99,7 +100,9 @@ func (d *Downstream) Call() error {
 		d.overloaded.Add(1)
 		return Err503
 	}
+	start := time.Now()
 	time.Sleep(DownstreamLatency(int(c)))
+	d.okNs.Add(int64(time.Since(start)))
 	return nil
 }
 
@@ -114,7 +117,18 @@ func DownstreamLatency(c int) time.Duration {
 	return lat
 }
 
-// Counts reads the calls made and those answered 503.
-func (d *Downstream) Counts() (calls, overloaded int64) {
-	return d.calls.Load(), d.overloaded.Load()
+// DownstreamCounts are the downstream's totals so far.
+type DownstreamCounts struct {
+	Calls, Overloaded int64         // calls made; of which answered 503
+	Answered          time.Duration // time taken by the others, summed: on a busy machine a 10 ms sleep takes longer
+}
+
+// Counts reads the totals.
+func (d *Downstream) Counts() DownstreamCounts {
+	return DownstreamCounts{Calls: d.calls.Load(), Overloaded: d.overloaded.Load(), Answered: time.Duration(d.okNs.Load())}
+}
+
+// Sub is the counts of the interval from o to c.
+func (c DownstreamCounts) Sub(o DownstreamCounts) DownstreamCounts {
+	return DownstreamCounts{Calls: c.Calls - o.Calls, Overloaded: c.Overloaded - o.Overloaded, Answered: c.Answered - o.Answered}
 }

@@ -58,9 +58,16 @@ func TestDownstreamKnee(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		calls, over := d.Counts()
-		if calls != 151 || over != 1 || n503 != 1 {
-			t.Fatalf("151 calls at once: counted %d calls, %d 503s; %d returned 503", calls, over, n503)
+		got := d.Counts()
+		// Each call saw the calls started before it and itself: 1 to
+		// 151; the 151st was answered 503, the others slept the
+		// latency of their count.
+		want := DownstreamCounts{Calls: 151, Overloaded: 1}
+		for c := 1; c <= 150; c++ {
+			want.Answered += DownstreamLatency(c)
+		}
+		if got != want || n503 != 1 {
+			t.Fatalf("151 calls at once: counted %+v, want %+v; %d returned 503", got, want, n503)
 		}
 	})
 }

@@ -20,7 +20,7 @@ func WriteCharts(dir, prefix string, runs []Run) ([]string, error) {
 	for i := len(runs) - 1; i >= 0; i-- { // the first row on top
 		if r := runs[i]; r.Spec.Scenario == Knee && r.OK() {
 			vals = append(vals, r.Rate())
-			labels = append(labels, fmt.Sprintf("%s (503s %.1f%%)", r.Spec.Label(), 100*r.Share503()))
+			labels = append(labels, fmt.Sprintf("%s, rep %d (503s %.1f%%)", r.Spec.Label(), r.Spec.Rep, 100*r.Share503()))
 		}
 	}
 	if len(vals) > 0 {

@@ -38,7 +38,7 @@ func TestTargets(t *testing.T) {
 		"**NOT MEASURED** key order checks", // no order reports: nothing checked
 		"**PASS** 0.1% poison records",
 		"**MISS** MaxRecordsPerSecond 5,000",
-		"**MISS** AdaptiveConcurrency, MaxProcCount 1000: ≥ 90% of the best fixed setting (fixed MaxProcCount 100: 10,000 rec/s)",
+		"**MISS** AdaptiveConcurrency, MaxProcCount 1000: ≥ 90% of the best fixed setting and ≤ 1% of calls answered 503: 89.0% and 1.10%",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("targets lack %q:\n%s", want, got)
@@ -52,6 +52,19 @@ func TestTargets(t *testing.T) {
 		if got := Targets(runs); !strings.HasPrefix(got[len(got)-1], verdict) {
 			t.Errorf("adaptive at %.0f of 10,000 rec/s, 1%% 503s: %s", rate, got[len(got)-1])
 		}
+	}
+	// Each repetition is judged against its own best fixed row: 89% in
+	// one and 96% in a slower one give a median of 92.5%.
+	a1 := runAt(knee(1000, true), 8_900, w)
+	a1.Res.Calls = 1000
+	f2 := runAt(knee(100, false), 5_000, w)
+	a2 := runAt(knee(1000, true), 4_800, w)
+	a2.Res.Calls = 1000
+	f2.Spec.Rep, a2.Spec.Rep = 1, 1
+	runs[len(runs)-1] = a1
+	runs = append(runs, f2, a2)
+	if got := Targets(runs); !strings.HasPrefix(got[len(got)-1], "**PASS** AdaptiveConcurrency, MaxProcCount 1000: ≥ 90% of the best fixed setting and ≤ 1% of calls answered 503: 92.5% and 0.00% (medians of 2") {
+		t.Errorf("two repetitions: %s", got[len(got)-1])
 	}
 }
 

@@ -47,6 +47,7 @@ type Spec struct {
 	// topic, with the steady state between the 10% and 90% marks.
 	Warmup, Window time.Duration
 	Timeout        time.Duration
+	Rep            int // repetition of the same settings, from 1
 }
 
 // Records is the number of records in the topic.
@@ -85,6 +86,10 @@ type Result struct {
 	Order    *OrderReport
 	Calls    int64 // downstream calls in the steady window
 	Calls503 int64 // of which answered 503
+	// Answered is the time the answered calls took, summed: Answered ÷
+	// (Calls − Calls503) against the model's latency shows how much the
+	// machine's load stretched a call.
+	Answered time.Duration
 	// Limit is the concurrency limit in force, sampled every 100 ms in the
 	// steady window (Stats().ConcurrencyLimit).
 	LimitMin, LimitMax int
@@ -138,12 +143,12 @@ type meter struct {
 	stop, ended <-chan struct{}
 	running     sync.WaitGroup // the window goroutine
 
-	mu         sync.Mutex
-	store0     StoreCounts
-	calls0, o0 int64
-	res        Result
-	limitSum   float64
-	limitN     int
+	mu       sync.Mutex
+	store0   StoreCounts
+	down0    DownstreamCounts
+	res      Result
+	limitSum float64
+	limitN   int
 }
 
 // first starts the window's clock at the first record; later calls do
@@ -202,7 +207,7 @@ func (m *meter) open() {
 		m.store0 = m.store.Counts()
 	}
 	if m.down != nil {
-		m.calls0, m.o0 = m.down.Counts()
+		m.down0 = m.down.Counts()
 	}
 }
 
@@ -213,8 +218,7 @@ func (m *meter) closeWindow() {
 		m.res.Store = m.store.Counts().Sub(m.store0)
 	}
 	if m.down != nil {
-		c, o := m.down.Counts()
-		m.res.Calls, m.res.Calls503 = c-m.calls0, o-m.o0
+		m.setDown(m.down.Counts().Sub(m.down0))
 	}
 	if m.limitN > 0 {
 		m.res.LimitMean = m.limitSum / float64(m.limitN)
@@ -411,8 +415,12 @@ func (m *meter) whole() {
 		m.res.Store = m.store.Counts()
 	}
 	if m.down != nil {
-		m.res.Calls, m.res.Calls503 = m.down.Counts()
+		m.setDown(m.down.Counts())
 	}
+}
+
+func (m *meter) setDown(c DownstreamCounts) {
+	m.res.Calls, m.res.Calls503, m.res.Answered = c.Calls, c.Overloaded, c.Answered
 }
 
 var errPoison = errors.New("poison record")
