@@ -82,7 +82,7 @@ func TestCheckDeadLetters(t *testing.T) {
 
 func TestResultLineRoundTrip(t *testing.T) {
 	var r Result
-	r.Handled, r.SteadyN, r.Calls503, r.PerSecond = 10, 8, 3, []int64{5000, 4999}
+	r.Handled, r.SteadyN, r.Calls503, r.PerSecond = 10, 8, 3, []float64{5000, 4999.5}
 	r.Order = &OrderReport{Calls: 4, Violations: 1, First: `key 1: "x"`}
 	got, ok := ParseLine(r.Line())
 	if !ok || got.Handled != 10 || got.SteadyN != 8 || got.Calls503 != 3 || len(got.PerSecond) != 2 ||

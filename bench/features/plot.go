@@ -49,14 +49,14 @@ func WriteCharts(dir, prefix string, runs []Run) ([]string, error) {
 			continue
 		}
 		p := plot.New()
-		p.Title.Text = fmt.Sprintf("MaxRecordsPerSecond %d: records handled in each second of the window", r.Spec.RatePerSecond)
+		p.Title.Text = fmt.Sprintf("MaxRecordsPerSecond %d: records/s in each second of the window", r.Spec.RatePerSecond)
 		p.X.Label.Text = "second of the window"
-		p.Y.Label.Text = "records"
+		p.Y.Label.Text = "records/s"
 		p.Y.Min = 0
 		p.Add(plotter.NewGrid())
 		pts := make(plotter.XYs, len(r.Res.PerSecond))
 		for i, n := range r.Res.PerSecond {
-			pts[i] = plotter.XY{X: float64(i + 1), Y: float64(n)}
+			pts[i] = plotter.XY{X: float64(i + 1), Y: n}
 		}
 		l, err := plotter.NewLine(pts)
 		if err != nil {

@@ -170,22 +170,23 @@ func WriteMarkdown(w io.Writer, m Meta, runs []Run) error {
 		commas(int64(ModelCapacity(8, 1))), commas(int64(ModelCapacity(8, 100))), commas(int64(ModelCapacity(1, 1))), commas(int64(ModelCapacity(1, 100))))
 	for _, r := range runs {
 		if d := r.DeadLetters; d != nil {
-			p("**Poison row**: %s poison records (seq mod %d = 7) in %s; the dead-letter topic holds %s records: %d not poison, %d poison missing, %d twice → %s. `Stats().DeadLettered` %d; `MaxRetries` 1, `FailurePolicy` dead-letter, `RetryBackoffMin` 100 ms (default). A batch holding a poison record fails whole (one transaction) and is bisected until the record is alone.\n\n",
+			p("**Poison row**: %s poison records (seq mod %d = 7) in %s; the dead-letter topic holds %s records: %d not poison, %d poison missing, %d twice → %s. `Stats().DeadLettered` %d; `MaxRetries` 1, `FailurePolicy` dead-letter, `RetryBackoffMin` 100 ms (default). A batch holding a poison record fails whole (one transaction) and is bisected until the record is alone: %s failed calls held a poison record (%.1f per poison record), and a poison record took %.1f s on average (at most %.1f s) from its first call to its last attempt.\n\n",
 				commas(d.Poison), PoisonEvery, m.Poison, commas(d.DeadLetters), d.NotPoison, d.Missing, d.Twice,
-				map[bool]string{true: "exactly the poison records", false: "NOT exact"}[d.Exact()], r.Res.DeadLettered)
+				map[bool]string{true: "exactly the poison records", false: "NOT exact"}[d.Exact()], r.Res.DeadLettered,
+				commas(r.Res.PoisonCalls), float64(r.Res.PoisonCalls)/float64(max(d.Poison, 1)), r.Res.PoisonMean.Seconds(), r.Res.PoisonMax.Seconds())
 		}
 	}
 
 	p("## MaxRecordsPerSecond\n\n")
-	p("A no-op handler, unordered, MaxProcCount 1000, `MaxRecordsPerSecond` 5,000: the consumer could go ~100× faster, so the limiter alone sets the pace. **error** = |rate − 5,000| ÷ 5,000 over the window; **per second** = the fewest and most records handled in one second of the window.\n\n")
+	p("A no-op handler, unordered, MaxProcCount 1000, `MaxRecordsPerSecond` 5,000: the consumer could go ~100× faster, so the limiter alone sets the pace. **error** = |rate − 5,000| ÷ 5,000 over the window; **per second** = the lowest and highest records/s of the window's one-second intervals (each interval timed).\n\n")
 	p("| run | rec/s | window s | error | per second (min–max) | CPU ms/1k | whole | RSS MiB | load | status |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---|\n")
 	for _, r := range runs {
 		if r.Spec.Scenario != RateLimit {
 			continue
 		}
 		lo, hi := minMax(r.Res.PerSecond)
-		p("| %s | %s | %.1f | %.3f%% | %s–%s over %d s | %.3f | %.3f | %.0f | %.1f→%.1f | %s |\n", r.Spec.Label(), commas(int64(math.Round(r.Rate()))),
-			r.Res.SteadyTime.Seconds(), 100*rateError(r), commas(lo), commas(hi), len(r.Res.PerSecond),
+		p("| %s | %s | %.1f | %.3f%% | %s–%s over %d intervals | %.3f | %.3f | %.0f | %.1f→%.1f | %s |\n", r.Spec.Label(), commas(int64(math.Round(r.Rate()))),
+			r.Res.SteadyTime.Seconds(), 100*rateError(r), commas(int64(math.Round(lo))), commas(int64(math.Round(hi))), len(r.Res.PerSecond),
 			r.CPUPer1k(), r.WholeCPUPer1k(), r.RSSMiB(), r.Load[0], r.Load[1], status(r))
 	}
 
@@ -340,7 +341,7 @@ func status(r Run) string {
 	return s
 }
 
-func minMax(v []int64) (lo, hi int64) {
+func minMax(v []float64) (lo, hi float64) {
 	for i, x := range v {
 		if i == 0 || x < lo {
 			lo = x

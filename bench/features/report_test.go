@@ -70,7 +70,7 @@ func TestTargets(t *testing.T) {
 
 func TestWriteCharts(t *testing.T) {
 	rate := runAt(Spec{Scenario: RateLimit, RatePerSecond: 5000}, 5000, 30*time.Second)
-	rate.Res.PerSecond = []int64{5001, 4990, 5010}
+	rate.Res.PerSecond = []float64{5001, 4990, 5010}
 	runs := []Run{rate, runAt(Spec{Scenario: Knee, MPC: 100}, 9000, 20*time.Second), {Spec: Spec{Scenario: Knee}, Err: "failed"}}
 	files, err := WriteCharts(t.TempDir(), "x", runs)
 	if err != nil || len(files) != 2 || files[0] != "x-downstream.png" || files[1] != "x-rate.png" {

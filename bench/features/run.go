@@ -94,11 +94,17 @@ type Result struct {
 	// steady window (Stats().ConcurrencyLimit).
 	LimitMin, LimitMax int
 	LimitMean          float64
-	// PerSecond counts the records handled in each second of the window.
-	PerSecond    []int64
-	DeadLettered uint64 // Stats().DeadLettered at the end
-	Processed    uint64 // Stats().Processed at the end
-	Retried      uint64
+	// PerSecond is the records/s of each second of the window (each
+	// interval timed: about a second, more on a loaded machine).
+	PerSecond []float64
+	// PoisonCalls counts the failed calls that held a poison record
+	// (bisection included); PoisonMean and PoisonMax how long a poison
+	// record took from its first call to its last attempt's failure.
+	PoisonCalls           int64
+	PoisonMean, PoisonMax time.Duration
+	DeadLettered          uint64 // Stats().DeadLettered at the end
+	Processed             uint64 // Stats().Processed at the end
+	Retried               uint64
 }
 
 // ResultPrefix starts the line that carries a Result.
@@ -175,7 +181,7 @@ func (m *meter) window() {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	end := time.After(m.s.Window)
-	last, ticks := m.handled.Load(), 0
+	last, lastAt := m.handled.Load(), time.Now()
 	for {
 		select {
 		case <-end:
@@ -189,12 +195,14 @@ func (m *meter) window() {
 			return
 		case <-tick.C:
 			m.sample()
-			if ticks++; ticks%10 == 0 {
+			// Timed, not counted in ticks: a Ticker drops the ticks
+			// of a late receiver, which a loaded machine makes.
+			if now := time.Now(); now.Sub(lastAt) >= time.Second {
 				n := m.handled.Load()
 				m.mu.Lock()
-				m.res.PerSecond = append(m.res.PerSecond, n-last)
+				m.res.PerSecond = append(m.res.PerSecond, float64(n-last)/now.Sub(lastAt).Seconds())
 				m.mu.Unlock()
-				last = n
+				last, lastAt = n, now
 			}
 		}
 	}
@@ -295,8 +303,10 @@ func run(ctx context.Context, s Spec) (Result, error) {
 	// lastAttempt counts a poison record as handled when its last attempt
 	// fails: the consumer dead-letters it before the commit passes it, and
 	// the completeness check then finds it committed.
+	var pc poisonClock
 	lastAttempt := func(r *kafkaworker.Record) {
 		if r.Attempt > cfg.MaxRetries {
+			pc.resolved(Seq(r.Value))
 			count(r)
 		}
 	}
@@ -329,7 +339,10 @@ func run(ctx context.Context, s Spec) (Result, error) {
 			bad := false
 			for i, r := range recs {
 				seqs[i] = Seq(r.Value)
-				bad = bad || (poison && IsPoison(seqs[i]))
+				if poison && IsPoison(seqs[i]) {
+					bad = true
+					pc.seen(seqs[i])
+				}
 			}
 			begin(seqs)
 			defer end(seqs)
@@ -337,6 +350,7 @@ func run(ctx context.Context, s Spec) (Result, error) {
 			// whole, after its cost.
 			m.store.Write(len(recs))
 			if bad {
+				pc.calls.Add(1)
 				if len(recs) == 1 {
 					lastAttempt(recs[0])
 				}
@@ -404,6 +418,7 @@ func run(ctx context.Context, s Spec) (Result, error) {
 	}
 	st := c.Stats()
 	res.DeadLettered, res.Processed, res.Retried = st.DeadLettered, st.Processed, st.Retried
+	res.PoisonCalls, res.PoisonMean, res.PoisonMax = pc.report()
 	return res, err
 }
 
@@ -424,6 +439,49 @@ func (m *meter) setDown(c DownstreamCounts) {
 }
 
 var errPoison = errors.New("poison record")
+
+// poisonClock times poison records from their first call to their last
+// attempt. Safe for concurrent use.
+type poisonClock struct {
+	calls atomic.Int64
+
+	mu    sync.Mutex
+	first map[int64]time.Time
+	sum   time.Duration
+	n     int
+	max   time.Duration
+}
+
+func (c *poisonClock) seen(seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.first == nil {
+		c.first = map[int64]time.Time{}
+	}
+	if _, ok := c.first[seq]; !ok {
+		c.first[seq] = time.Now()
+	}
+}
+
+func (c *poisonClock) resolved(seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.first[seq]; ok {
+		d := time.Since(t)
+		c.sum += d
+		c.n++
+		c.max = max(c.max, d)
+	}
+}
+
+func (c *poisonClock) report() (calls int64, mean, longest time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n > 0 {
+		mean = c.sum / time.Duration(c.n)
+	}
+	return c.calls.Load(), mean, c.max
+}
 
 // selfPeakRSS reads this process's VmHWM (KiB) from /proc/self/status, or 0.
 func selfPeakRSS() int64 {
