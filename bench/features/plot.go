@@ -52,7 +52,7 @@ func WriteCharts(dir, prefix string, runs []Run) ([]string, error) {
 		p.Title.Text = fmt.Sprintf("MaxRecordsPerSecond %d: records/s in each second of the window", r.Spec.RatePerSecond)
 		p.X.Label.Text = "second of the window"
 		p.Y.Label.Text = "records/s"
-		p.Y.Min = 0
+		p.Y.Min, p.Y.Max = 0, 1.1*float64(r.Spec.RatePerSecond) // the +5% line in view
 		p.Add(plotter.NewGrid())
 		pts := make(plotter.XYs, len(r.Res.PerSecond))
 		for i, n := range r.Res.PerSecond {
