@@ -106,6 +106,7 @@ func (r Run) Summary() string {
 	if o := r.Res.Order; o != nil {
 		s += fmt.Sprintf("  order violations %d", o.Violations)
 	}
+	s += fmt.Sprintf("  in flight %.0f  pauses %d", r.Res.InFlightMean, r.Res.Pauses)
 	if d := r.DeadLetters; d != nil {
 		s += fmt.Sprintf("  dead letters %d of %d poison, exact %v", d.DeadLetters, d.Poison, d.Exact())
 	}
@@ -170,10 +171,11 @@ func WriteMarkdown(w io.Writer, m Meta, runs []Run) error {
 		commas(int64(ModelCapacity(8, 1))), commas(int64(ModelCapacity(8, 100))), commas(int64(ModelCapacity(1, 1))), commas(int64(ModelCapacity(1, 100))))
 	for _, r := range runs {
 		if d := r.DeadLetters; d != nil {
-			p("**Poison row**: %s poison records (seq mod %d = 7) in %s; the dead-letter topic holds %s records: %d not poison, %d poison missing, %d twice → %s. `Stats().DeadLettered` %d; `MaxRetries` 1, `FailurePolicy` dead-letter, `RetryBackoffMin` 100 ms (default). A batch holding a poison record fails whole (one transaction) and is bisected until the record is alone: %s failed calls held a poison record (%.1f per poison record), and a poison record took %.1f s on average (at most %.1f s) from its first call to its last attempt.\n\n",
+			p("**Poison row**: %s poison records (seq mod %d = 7) in %s; the dead-letter topic holds %s records: %d not poison, %d poison missing, %d twice → %s. `Stats().DeadLettered` %d; `MaxRetries` 1, `FailurePolicy` dead-letter, `RetryBackoffMin` 100 ms (default). A batch holding a poison record fails whole (one transaction) and is bisected until the record is alone: %s failed calls held a poison record (%.1f per poison record), and a poison record took %.1f s on average (at most %.1f s) from its first call to its last attempt. Sampled every 100 ms: %.0f handler calls in flight on average (`Stats().InFlight`; records in calls or waiting for a batch, at most MaxProcCount 1000); partitions paused with a full window: %d times (`Stats().Pauses`).\n\n",
 				commas(d.Poison), PoisonEvery, m.Poison, commas(d.DeadLetters), d.NotPoison, d.Missing, d.Twice,
 				map[bool]string{true: "exactly the poison records", false: "NOT exact"}[d.Exact()], r.Res.DeadLettered,
-				commas(r.Res.PoisonCalls), float64(r.Res.PoisonCalls)/float64(max(d.Poison, 1)), r.Res.PoisonMean.Seconds(), r.Res.PoisonMax.Seconds())
+				commas(r.Res.PoisonCalls), float64(r.Res.PoisonCalls)/float64(max(d.Poison, 1)), r.Res.PoisonMean.Seconds(), r.Res.PoisonMax.Seconds(),
+				r.Res.InFlightMean, r.Res.Pauses)
 		}
 	}
 

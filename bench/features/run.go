@@ -94,6 +94,13 @@ type Result struct {
 	// steady window (Stats().ConcurrencyLimit).
 	LimitMin, LimitMax int
 	LimitMean          float64
+	// InFlightMean is the mean of Stats().InFlight, sampled with the
+	// limit: handler calls running (for a BatchHandler, records in
+	// calls or waiting for a batch).
+	InFlightMean float64
+	// Pauses is Stats().Pauses at the end: partitions paused because
+	// their window was full.
+	Pauses uint64
 	// PerSecond is the records/s of each second of the window (each
 	// interval timed: about a second, more on a loaded machine).
 	PerSecond []float64
@@ -140,7 +147,7 @@ type meter struct {
 	s       Spec
 	store   *Store
 	down    *Downstream
-	limit   func() int
+	stats   func() kafkaworker.Stats
 	handled atomic.Int64
 	once    sync.Once
 	// stop is the Tally's Done (the window is over, or every record
@@ -149,22 +156,24 @@ type meter struct {
 	stop, ended <-chan struct{}
 	running     sync.WaitGroup // the window goroutine
 
-	mu       sync.Mutex
-	store0   StoreCounts
-	down0    DownstreamCounts
-	res      Result
-	limitSum float64
-	limitN   int
+	mu                    sync.Mutex
+	store0                StoreCounts
+	down0                 DownstreamCounts
+	res                   Result
+	limitSum, inFlightSum float64
+	limitN                int
 }
 
 // first starts the window's clock at the first record; later calls do
 // nothing.
 func (m *meter) first() {
 	m.once.Do(func() {
-		if m.s.Window > 0 {
-			m.running.Add(1)
-			go m.window()
+		m.running.Add(1)
+		if m.s.Window == 0 {
+			go m.whole()
+			return
 		}
+		go m.window()
 	})
 }
 
@@ -228,16 +237,23 @@ func (m *meter) closeWindow() {
 	if m.down != nil {
 		m.setDown(m.down.Counts().Sub(m.down0))
 	}
+	m.means()
+}
+
+// means sets the sampled means. Called with mu held.
+func (m *meter) means() {
 	if m.limitN > 0 {
 		m.res.LimitMean = m.limitSum / float64(m.limitN)
+		m.res.InFlightMean = m.inFlightSum / float64(m.limitN)
 	}
 }
 
 func (m *meter) sample() {
-	if m.limit == nil {
+	if m.stats == nil {
 		return
 	}
-	l := m.limit()
+	st := m.stats()
+	l := st.ConcurrencyLimit
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.limitN == 0 || l < m.res.LimitMin {
@@ -245,6 +261,7 @@ func (m *meter) sample() {
 	}
 	m.res.LimitMax = max(m.res.LimitMax, l)
 	m.limitSum += float64(l)
+	m.inFlightSum += float64(st.InFlight)
 	m.limitN++
 }
 
@@ -391,7 +408,7 @@ func run(ctx context.Context, s Spec) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	m.limit = func() int { return c.Stats().ConcurrencyLimit }
+	m.stats = c.Stats
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -405,9 +422,6 @@ func run(ctx context.Context, s Spec) (Result, error) {
 	t.Finish()
 	close(ended)
 	m.running.Wait()
-	if s.Window == 0 {
-		m.whole()
-	}
 	m.mu.Lock()
 	res := m.res
 	m.mu.Unlock()
@@ -417,13 +431,28 @@ func run(ctx context.Context, s Spec) (Result, error) {
 		res.Order = &o
 	}
 	st := c.Stats()
-	res.DeadLettered, res.Processed, res.Retried = st.DeadLettered, st.Processed, st.Retried
+	res.DeadLettered, res.Processed, res.Retried, res.Pauses = st.DeadLettered, st.Processed, st.Retried, st.Pauses
 	res.PoisonCalls, res.PoisonMean, res.PoisonMax = pc.report()
 	return res, err
 }
 
-// whole fills a full run's counters: everything since the start.
+// whole is window's counterpart for a full run (Window 0): it samples
+// until the run ends, then fills in the store's and downstream's totals
+// since the start.
 func (m *meter) whole() {
+	defer m.running.Done()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.stop:
+		case <-m.ended:
+		case <-tick.C:
+			m.sample()
+			continue
+		}
+		break
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.store != nil {
@@ -432,6 +461,7 @@ func (m *meter) whole() {
 	if m.down != nil {
 		m.setDown(m.down.Counts())
 	}
+	m.means()
 }
 
 func (m *meter) setDown(c DownstreamCounts) {
