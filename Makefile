@@ -74,6 +74,17 @@ bench:
 bench-curves:
 	cd bench && $(GO) run ./cmd/kwbench -curves $(BENCH_FLAGS)
 
+## bench-features: issue 12's features on a real broker kwbench starts on
+## port 19092 (and always stops): a BatchHandler against the single-record
+## Handler on a store with 8 (and 1) connections, key order and 0.1% poison
+## records to a dead-letter topic; MaxRecordsPerSecond 5,000 over 30 s;
+## AdaptiveConcurrency against a downstream with a knee beside fixed
+## MaxProcCount settings (3 interleaved repetitions). ~15 minutes. Results in
+## bench/results/DATE-features.md.
+.PHONY: bench-features
+bench-features:
+	cd bench && $(GO) run ./cmd/kwbench -features $(BENCH_FLAGS)
+
 ## chaos: kafkaworker processes on a real 3-node cluster (ports 9292-9294, started
 ## and always stopped) under kills, SIGTERMs, joins, leaves, broker restarts and
 ## SIGSTOPs; checks no loss, key order, drain. Report in chaos/results/.

@@ -36,6 +36,7 @@ type options struct {
 	peers      bool
 	share      bool
 	only       string
+	features   bool
 	outDir     string
 	cpuIters   int
 	runTimeout time.Duration
@@ -63,6 +64,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.peers, "peers", false, "also run the other Go peers of issue 14: confluent-kafka-go, segmentio/kafka-go and a franz-go worker pool (about 9 more minutes for a full run)")
 	fs.BoolVar(&o.share, "share", false, "also run kafkaworker in share-group mode (GroupType share) at the highest MaxProcCount, at 0 ms and 10 ms (about 2 more minutes for a full run)")
 	fs.StringVar(&o.only, "only", "", "run only the rows whose label contains one of these comma-separated texts (e.g. \"share,kafkaworker unordered\"); the targets of rows not run read n/a")
+	fs.BoolVar(&o.features, "features", false, "instead of the comparison, measure issue 12's features: BatchHandler against Handler on a pooled store, MaxRecordsPerSecond, AdaptiveConcurrency (~15 minutes; results/DATE-features.md)")
 	fs.StringVar(&o.outDir, "out", "results", "directory for the table, charts and profile")
 	fs.IntVar(&o.cpuIters, "cpu-iters", contenders.DefaultCPUIters, "SHA-256 rounds per record of the cpu model")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 10*time.Minute, "limit for one contender run")
@@ -119,7 +121,7 @@ func bench(args []string) error {
 		return err
 	}
 	var java []string
-	if o.java && !o.curves {
+	if o.java && !o.curves && !o.features {
 		if java, err = buildJava(ctx); err != nil {
 			return err
 		}
@@ -137,6 +139,9 @@ func bench(args []string) error {
 				logf("stopping Kafka: %v", err)
 			}
 		}()
+	}
+	if o.features {
+		return runFeatures(ctx, o, bootstrap)
 	}
 	r := &runner{o: o, bootstrap: bootstrap, java: java, stamp: time.Now().Format("2006-01-02")}
 	if o.quick {

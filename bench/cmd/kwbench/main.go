@@ -4,6 +4,8 @@
 //
 //	kwbench [-quick] [-records N] [-bootstrap host:port]   the benchmark
 //	kwbench contend -contender ... -model ...              one contender run (the child side)
+//	kwbench -features                                      issue 12's features (batches, rate limit, adaptive concurrency)
+//	kwbench feature -spec JSON                             one -features run (the child side)
 //	kwbench calibrate                                      time the cpu model here
 package main
 
@@ -21,11 +23,13 @@ func main() {
 	switch {
 	case len(args) > 0 && args[0] == "contend":
 		err = contend(args[1:])
+	case len(args) > 0 && args[0] == "feature":
+		err = feature(args[1:])
 	case len(args) > 0 && args[0] == "calibrate":
 		fmt.Printf("cpu model: %d SHA-256 rounds = %v per record\n", contenders.DefaultCPUIters,
 			contenders.Calibrate(contenders.DefaultCPUIters))
 	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
-		err = fmt.Errorf("unknown subcommand %q (want contend or calibrate, or flags for the benchmark)", args[0])
+		err = fmt.Errorf("unknown subcommand %q (want contend, feature or calibrate, or flags for the benchmark)", args[0])
 	default:
 		err = bench(args)
 	}
