@@ -8,9 +8,14 @@
 // cut it again. Other completed calls are grouped in windows of about one
 // round trip (as many samples as the limit). At the end of each window the
 // limit is:
-//   - cut to 90% when the window's mean latency exceeds Tolerance × the
-//     baseline, the lower quartile of the recent windows' means: queueing
-//     has begun downstream;
+//   - cut to 90% when the window's typical latency (the mean of its first
+//     64 calls without overload, the slowest eighth left out) exceeds
+//     Tolerance × the baseline, the lower quartile of the recent windows'
+//     typical latencies: queueing has begun downstream. The slowest eighth
+//     is left out because a few calls delayed by the machine (a descheduled
+//     goroutine, a GC pause) would pull a plain mean up and cut a limit the
+//     downstream did not ask to cut: on a loaded 2-core machine that alone
+//     held the limit at a fifth of the best one at times;
 //   - otherwise raised, if the window used at least half the limit (a limit
 //     nobody uses proves nothing): doubled until the first cut (slow start,
 //     so that a cold start reaches a high limit in a few round trips), then
@@ -30,9 +35,10 @@ import (
 
 // Defaults of an AIMD's tuning.
 const (
-	DefaultTolerance = 1.3 // window mean / baseline above which latency counts as rising
+	DefaultTolerance = 1.3 // window's typical latency / baseline above which latency counts as rising
 	DefaultBackoff   = 0.9 // factor of a cut
 	baselineWindows  = 256 // windows the baseline remembers
+	windowSample     = 64  // latencies of a window its typical latency is taken from
 )
 
 // AIMD is an adaptive limit between 1 and a maximum. It is safe for
@@ -49,11 +55,11 @@ type AIMD struct {
 	// nothing of the queue).
 	n        int
 	timed    int
-	sum      time.Duration
-	peak     int // most calls in flight seen by a sample
+	lat      [windowSample]time.Duration // the first timed latencies
+	peak     int                         // most calls in flight seen by a sample
 	overload bool
 
-	means  [baselineWindows]time.Duration // recent window means, a ring
+	means  [baselineWindows]time.Duration // recent windows' typical latencies, a ring
 	next   int
 	sorted []time.Duration // scratch for baseline
 
@@ -107,7 +113,9 @@ func (a *AIMD) Sample(latency time.Duration, inflight int, overload bool) int {
 	a.n++
 	if !overload {
 		a.timed++
-		a.sum += latency
+		if a.timed <= windowSample {
+			a.lat[a.timed-1] = latency
+		}
 	}
 	a.peak = max(a.peak, inflight)
 	a.overload = a.overload || overload
@@ -118,7 +126,7 @@ func (a *AIMD) Sample(latency time.Duration, inflight int, overload bool) int {
 }
 
 // baseline is the latency the limit compares a window with: the lower
-// quartile of the recent windows' means (this one's included). Not their
+// quartile of the recent windows' typical latencies (this one's included). Not their
 // minimum: latency is noisy (timers, GC, a busy machine), and one lucky
 // window would make every later one look congested. Called with mu held.
 func (a *AIMD) baseline(mean time.Duration) time.Duration {
@@ -136,9 +144,16 @@ func (a *AIMD) baseline(mean time.Duration) time.Duration {
 // endWindow adjusts the limit from the window's samples. Called with mu
 // held.
 func (a *AIMD) endWindow() {
-	var mean, base time.Duration
+	var mean, base time.Duration // mean: the window's typical latency
 	if a.timed > 0 {
-		mean = a.sum / time.Duration(a.timed)
+		lat := a.lat[:min(a.timed, windowSample)]
+		slices.Sort(lat)
+		keep := lat[:len(lat)-len(lat)/8]
+		var sum time.Duration
+		for _, l := range keep {
+			sum += l
+		}
+		mean = sum / time.Duration(len(keep))
 		base = a.baseline(mean)
 		a.means[a.next] = mean
 		a.next = (a.next + 1) % len(a.means)
@@ -155,6 +170,6 @@ func (a *AIMD) endWindow() {
 		}
 		a.limit = min(a.limit, a.max)
 	}
-	a.n, a.timed, a.sum, a.peak, a.overload = 0, 0, 0, 0, false
+	a.n, a.timed, a.peak, a.overload = 0, 0, 0, false
 	a.current.Store(int64(a.limit))
 }

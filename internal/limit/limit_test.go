@@ -135,3 +135,33 @@ func TestOverloadCutsOncePerEvent(t *testing.T) {
 		t.Fatalf("limit %d after a second overload, want 81", a.Limit())
 	}
 }
+
+// A few calls delayed by the machine, not by the downstream (a descheduled
+// goroutine, a GC pause), do not cut the limit: the window's slowest eighth
+// is left out. Most calls slower is queueing, and cuts it.
+func TestFewStragglersDoNotCut(t *testing.T) {
+	a := New(64, 1000)
+	feed(a, 64, 10*time.Millisecond, 64, false) // slow start: 128
+	window := func(slow int, slowLatency time.Duration) int {
+		l := a.Limit()
+		for i := range l {
+			lat := 10 * time.Millisecond
+			if slow > 0 && i < windowSample && i%(windowSample/slow) == 0 {
+				lat = slowLatency
+			}
+			a.Sample(lat, l, false)
+		}
+		return a.Limit()
+	}
+	// 4 of the first 64 calls 20× slower: a plain mean would be 2.2× the
+	// baseline.
+	before := a.Limit()
+	if got := window(4, 200*time.Millisecond); got < before {
+		t.Fatalf("limit cut from %d to %d by 4 stragglers in 64", before, got)
+	}
+	// Every call twice as slow: cut.
+	before = a.Limit()
+	if got := feed(a, before, 20*time.Millisecond, before, false); got >= before {
+		t.Fatalf("limit %d after a window of doubled latency, was %d", got, before)
+	}
+}
