@@ -18,9 +18,10 @@ type verdict struct {
 	duplicates               int // 2xx answers beyond the first, per record
 	mismatched               int // a 2xx for an offset whose key/seq differ from what was produced
 	overlaps, regressions    int
-	samples                  []string // a few of each problem, for the report
-	estimates                []int    // per fault: duplicates it may cause
-	bound                    int      // sum of estimates
+	samples                  []string      // a few of each problem, for the report
+	strays                   map[stray]int // unattributed duplicates, grouped
+	estimates                []int         // per fault: duplicates it may cause
+	bound                    int           // sum of estimates
 	// attributed: per fault, the duplicates it caused (see attribute);
 	// unattributed: the others.
 	attributed   []int
@@ -78,7 +79,7 @@ func check(recs []produced, events []event, owners []*owner, faults []*fault, or
 	for _, n := range ok {
 		v.duplicates += n - 1
 	}
-	v.attributed, v.unattributed = attribute(events, faults)
+	v.attributed, v.unattributed, v.strays = attribute(events, faults)
 	for _, r := range recs {
 		if !r.acked {
 			continue
@@ -192,8 +193,9 @@ func estimate(events []event, p point) int {
 // member) between the earlier answer's start and the duplicate's start.
 // Duplicates with no such fault (a rebalance's revoke timing out, a
 // zombie's late answer) are unattributed.
-func attribute(events []event, faults []*fault) (per []int, none int) {
+func attribute(events []event, faults []*fault) (per []int, none int, strays map[stray]int) {
 	per = make([]int, len(faults))
+	strays = map[stray]int{}
 	type po struct {
 		p int16
 		o int64
@@ -231,8 +233,17 @@ func attribute(events []event, faults []*fault) (per []int, none int) {
 			}
 			if !found {
 				none++
+				strays[stray{from: prev.owner, to: dup.owner, second: dup.start / 1e9}]++
 			}
 		}
 	}
-	return per, none
+	return per, none, strays
+}
+
+// stray groups unattributed duplicates: the owner of the answer before,
+// the owner of the duplicate and the second (Unix) it started, so that the
+// report can show where they come from.
+type stray struct {
+	from, to int32
+	second   int64
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"os"
@@ -107,6 +108,7 @@ func markdown(r *runInfo, png string) string {
 		}
 		fmt.Fprintf(&b, "| %d | +%.1fs | %s | %s | %s | %d | %d | %s |\n", i+1, f.at.Sub(r.t0).Seconds(), f.kind, f.target, lasted, v.estimates[i], v.attributed[i], strings.TrimSpace(f.note))
 	}
+	writeStrays(&b, v.strays, r.t0)
 	b.WriteString("\n## Definitions\n\n" + definitions + "\n")
 	for _, l := range [][]string{r.notReady, r.badExits, r.crashed, v.samples} {
 		for _, s := range l {
@@ -196,4 +198,28 @@ func plotTimeline(path string, r *runInfo) error {
 	}
 	p.Legend.Top = true
 	return p.Save(12*vg.Inch, 5*vg.Inch, path)
+}
+
+// writeStrays lists where the unattributed duplicates came from: the
+// largest groups by the owner whose answer came first, the owner of the
+// duplicate and the second it started, to read beside the members' logs.
+func writeStrays(b *strings.Builder, strays map[stray]int, t0 time.Time) {
+	if len(strays) == 0 {
+		return
+	}
+	type group struct {
+		s stray
+		n int
+	}
+	var gs []group
+	for s, n := range strays {
+		gs = append(gs, group{s, n})
+	}
+	slices.SortFunc(gs, func(a, b group) int {
+		return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.s.second, b.s.second), cmp.Compare(a.s.from, b.s.from))
+	})
+	b.WriteString("\n## Unattributed duplicates\n\nThe largest groups: the owner of the earlier answer, the owner of the duplicate, the second the duplicate started.\n\n| earlier answer by | duplicate by | at | duplicates |\n|---|---|---|---|\n")
+	for _, g := range gs[:min(len(gs), 15)] {
+		fmt.Fprintf(b, "| o%d | o%d | +%ds | %d |\n", g.s.from, g.s.to, g.s.second-t0.Unix(), g.n)
+	}
 }
