@@ -63,7 +63,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.java, "java", true, "include the Confluent Parallel Consumer (needs java 17 and mvn)")
 	fs.BoolVar(&o.peers, "peers", false, "also run the other Go peers of issue 14: confluent-kafka-go, segmentio/kafka-go and a franz-go worker pool (about 9 more minutes for a full run)")
 	fs.BoolVar(&o.share, "share", false, "also run kafkaworker in share-group mode (GroupType share) at the highest MaxProcCount, at 0 ms and 10 ms (about 2 more minutes for a full run)")
-	fs.StringVar(&o.only, "only", "", "run only the rows whose label contains one of these comma-separated texts (e.g. \"share,kafkaworker unordered\"); the targets of rows not run read n/a")
+	fs.StringVar(&o.only, "only", "", "run only the rows whose label contains one of these comma-separated texts (e.g. \"share,kafkaworker unordered\"; with -features \"MaxProcCount\" for the adaptive rows); the targets of rows not run read n/a")
 	fs.BoolVar(&o.features, "features", false, "instead of the comparison, measure issue 12's features: BatchHandler against Handler on a pooled store, MaxRecordsPerSecond, AdaptiveConcurrency (~15 minutes; results/DATE-features.md)")
 	fs.StringVar(&o.outDir, "out", "results", "directory for the table, charts and profile")
 	fs.IntVar(&o.cpuIters, "cpu-iters", contenders.DefaultCPUIters, "SHA-256 rounds per record of the cpu model")

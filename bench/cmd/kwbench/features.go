@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,6 +99,16 @@ func runFeatures(ctx context.Context, o options, bootstrap string) error {
 			k.Rep = rep
 			specs = append(specs, k)
 		}
+	}
+	if o.only != "" { // -only: the rows whose label contains one of its comma-separated parts
+		specs = slices.DeleteFunc(specs, func(s features.Spec) bool {
+			for _, part := range strings.Split(o.only, ",") {
+				if strings.Contains(s.Label(), part) {
+					return false
+				}
+			}
+			return true
+		})
 	}
 	logPath := filepath.Join(o.outDir, stamp+".log")
 	if err := os.WriteFile(logPath, nil, 0o644); err != nil {
