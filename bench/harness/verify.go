@@ -26,18 +26,8 @@ import (
 // started): they are not lost, they would be handled again after a
 // restart. Report.Run.Beyond counts them; they do not fail the run.
 func Verify(ctx context.Context, bootstrap, group, topic string, ends []int64, res contenders.Result, full bool) error {
-	if len(res.Prefix) != len(ends) {
-		return fmt.Errorf("the contender reported %d partitions, the topic has %d", len(res.Prefix), len(ends))
-	}
-	var distinct int64
-	for p := range ends {
-		distinct += res.Distinct[p]
-		if full && res.Prefix[p] != ends[p] {
-			return fmt.Errorf("p%d: handled a prefix of %d of %d records", p, res.Prefix[p], ends[p])
-		}
-	}
-	if res.Dups != 0 || distinct+res.Dups != res.Handled {
-		return fmt.Errorf("handled %d records: %d distinct, %d twice", res.Handled, distinct, res.Dups)
+	if err := checkTally(ends, res, full); err != nil {
+		return err
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
 	if err != nil {
@@ -72,18 +62,8 @@ func Verify(ctx context.Context, bootstrap, group, topic string, ends []int64, r
 // every record (VerifyAcknowledged). A windowed run releases what it did
 // not finish, for another member: nothing to check on the broker.
 func VerifyShare(ctx context.Context, bootstrap, group, topic string, ends []int64, res contenders.Result, full bool) error {
-	if len(res.Prefix) != len(ends) {
-		return fmt.Errorf("the contender reported %d partitions, the topic has %d", len(res.Prefix), len(ends))
-	}
-	var distinct int64
-	for p := range ends {
-		distinct += res.Distinct[p]
-		if full && res.Prefix[p] != ends[p] {
-			return fmt.Errorf("p%d: handled a prefix of %d of %d records", p, res.Prefix[p], ends[p])
-		}
-	}
-	if res.Dups != 0 || distinct+res.Dups != res.Handled {
-		return fmt.Errorf("handled %d records: %d distinct, %d twice", res.Handled, distinct, res.Dups)
+	if err := checkTally(ends, res, full); err != nil {
+		return err
 	}
 	if !full {
 		return nil
@@ -142,4 +122,23 @@ func VerifyAcknowledged(ctx context.Context, bootstrap, group, topic string) err
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// checkTally checks what the contender says it handled: every partition,
+// nothing twice, the counts adding up, and (full) every offset.
+func checkTally(ends []int64, res contenders.Result, full bool) error {
+	if len(res.Prefix) != len(ends) {
+		return fmt.Errorf("the contender reported %d partitions, the topic has %d", len(res.Prefix), len(ends))
+	}
+	var distinct int64
+	for p := range ends {
+		distinct += res.Distinct[p]
+		if full && res.Prefix[p] != ends[p] {
+			return fmt.Errorf("p%d: handled a prefix of %d of %d records", p, res.Prefix[p], ends[p])
+		}
+	}
+	if res.Dups != 0 || distinct+res.Dups != res.Handled {
+		return fmt.Errorf("handled %d records: %d distinct, %d twice", res.Handled, distinct, res.Dups)
+	}
+	return nil
 }

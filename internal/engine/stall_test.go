@@ -34,17 +34,8 @@ func (b *blockingCommits) Commit(ctx context.Context, offs []Offset) error {
 // completes, dispatch resumes.
 func TestStuckCommitHoldsDispatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
-		cfg.CommitInterval = 100 * time.Millisecond
-		cfg.CommitCount = 1 << 30
-		cfg.CommitStallHold = time.Second
-		cfg.MaxProcCount = 1
 		var calls atomic.Int64
-		h := func(context.Context, rec, int) error {
-			calls.Add(1)
-			time.Sleep(10 * time.Millisecond)
-			return nil
-		}
+		cfg, h := stallSetup(time.Second, &calls)
 		bc := &blockingCommits{release: make(chan struct{})}
 		te, tp := runStalling(cfg, h, bc)
 
@@ -83,6 +74,21 @@ func TestStuckCommitHoldsDispatch(t *testing.T) {
 	})
 }
 
+// stallSetup is the stall tests' configuration (a commit round every
+// 100 ms, one worker) and handler (10 ms, counted in calls).
+func stallSetup(hold time.Duration, calls *atomic.Int64) (Config, Handler[rec]) {
+	cfg := testConfig()
+	cfg.CommitInterval = 100 * time.Millisecond
+	cfg.CommitCount = 1 << 30
+	cfg.CommitStallHold = hold
+	cfg.MaxProcCount = 1
+	return cfg, func(context.Context, rec, int) error {
+		calls.Add(1)
+		time.Sleep(10 * time.Millisecond)
+		return nil
+	}
+}
+
 // runStalling runs an engine owning t/0 on the fake source, committing
 // through bc. The test ends it with shutdown.
 func runStalling(cfg Config, h Handler[rec], bc *blockingCommits) (*testEngine, TP) {
@@ -108,17 +114,8 @@ func (s *stallSource) Commit(ctx context.Context, offs []Offset) error { return 
 // CommitStallHold.
 func TestStuckCommitHoldFollowsTheTypicalCommit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
-		cfg.CommitInterval = 100 * time.Millisecond
-		cfg.CommitCount = 1 << 30
-		cfg.CommitStallHold = 5 * time.Second
-		cfg.MaxProcCount = 1
 		var calls atomic.Int64
-		h := func(context.Context, rec, int) error {
-			calls.Add(1)
-			time.Sleep(10 * time.Millisecond)
-			return nil
-		}
+		cfg, h := stallSetup(5*time.Second, &calls)
 		bc := &blockingCommits{release: make(chan struct{}), delay: 10 * time.Millisecond}
 		te, tp := runStalling(cfg, h, bc)
 
