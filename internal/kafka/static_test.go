@@ -133,14 +133,23 @@ func TestStillMemberSeesAnExpelledMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	go func() { // drives the join
+	polling := make(chan struct{})
+	go func() { // drives the join, as the engine's fetch loop does
+		defer close(polling)
 		var b engine.Batch[*kgo.Record]
 		for ctx.Err() == nil && src.Poll(ctx, 10, &b) == nil {
 			b.Records = b.Records[:0]
+			src.AllowRebalance()
 		}
+	}()
+	// The engine closes its Source after its last poll: a poll that
+	// returns after the close would block the client's rebalance, and the
+	// close with it.
+	defer func() {
+		cancel()
+		<-polling
+		src.Close()
 	}()
 	select {
 	case <-g.assigned:
@@ -168,5 +177,4 @@ func TestStillMemberSeesAnExpelledMember(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	cancel()
 }
