@@ -217,15 +217,15 @@ func Run(ctx context.Context, s Spec) Result {
 	t := NewTally(s)
 	err := run(ctx, s, t)
 	r := t.Result()
-	r.PeakRSSKiB = selfPeakRSS()
+	r.PeakRSSKiB = SelfPeakRSS()
 	if err != nil && r.ErrorMsg == "" {
 		r.ErrorMsg = err.Error()
 	}
 	return r
 }
 
-// selfPeakRSS reads this process's VmHWM (KiB) from /proc/self/status, or 0.
-func selfPeakRSS() int64 {
+// SelfPeakRSS reads this process's VmHWM (KiB) from /proc/self/status, or 0.
+func SelfPeakRSS() int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,7 +269,7 @@ func (m *meter) sample() {
 // ends.
 func Measure(ctx context.Context, s Spec) Result {
 	res, err := run(ctx, s)
-	res.PeakRSSKiB = selfPeakRSS()
+	res.PeakRSSKiB = contenders.SelfPeakRSS()
 	if err != nil && res.ErrorMsg == "" {
 		res.ErrorMsg = err.Error()
 	}
@@ -511,19 +510,4 @@ func (c *poisonClock) report() (calls int64, mean, longest time.Duration) {
 		mean = c.sum / time.Duration(c.n)
 	}
 	return c.calls.Load(), mean, c.max
-}
-
-// selfPeakRSS reads this process's VmHWM (KiB) from /proc/self/status, or 0.
-func selfPeakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
