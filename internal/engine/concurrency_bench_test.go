@@ -71,17 +71,8 @@ func BenchmarkAdaptiveConcurrency(b *testing.B) {
 				}
 				return nil
 			}
-			e := New(cfg, h)
-			var tps []TP
-			for p := range 12 {
-				tps = append(tps, TP{"bench", int32(p)})
-			}
-			e.Assign(tps)
-			src := &synthSource{keys: make([][]byte, 1), chunk: 2000}
 			start := time.Now()
-			b.ResetTimer()
-			_ = e.Run(ctx, src)
-			b.StopTimer()
+			e := runSynthetic(ctx, b, cfg, h, 1)
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 			b.ReportMetric(100*float64(d.overloaded.Load())/float64(max(d.calls.Load(), 1)), "%503")
 			b.ReportMetric(float64(e.Stats().Limit), "limit")

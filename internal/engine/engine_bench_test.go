@@ -10,6 +10,26 @@ import (
 // synthSource is an endless backlog over 12 partitions, served as a broker
 // serves it: runs of chunk records of one partition, round robin. It
 // allocates nothing per record and commits nowhere.
+// runSynthetic runs an engine on 12 partitions of an endless synthetic
+// backlog with keys distinct keys, timing Run until ctx ends (the handler
+// cancels it after b.N records). It returns the engine, for its Stats.
+func runSynthetic(ctx context.Context, b *testing.B, cfg Config, h Handler[int], keys int) *Engine[int] {
+	e := New(cfg, h)
+	var tps []TP
+	for p := range 12 {
+		tps = append(tps, TP{"bench", int32(p)})
+	}
+	e.Assign(tps)
+	src := &synthSource{keys: make([][]byte, keys), chunk: 2000}
+	for i := range src.keys {
+		src.keys[i] = fmt.Appendf(nil, "key-%d", i)
+	}
+	b.ResetTimer()
+	_ = e.Run(ctx, src)
+	b.StopTimer()
+	return e
+}
+
 type synthSource struct {
 	keys  [][]byte
 	next  [12]int64
@@ -70,20 +90,8 @@ func BenchmarkEngine(b *testing.B) {
 					}
 					return nil
 				}
-				e := New(cfg, h)
-				var tps []TP
-				for p := range 12 {
-					tps = append(tps, TP{"bench", int32(p)})
-				}
-				e.Assign(tps)
-				src := &synthSource{keys: make([][]byte, 10000), chunk: 2000}
-				for i := range src.keys {
-					src.keys[i] = fmt.Appendf(nil, "key-%d", i)
-				}
 				b.ReportAllocs()
-				b.ResetTimer()
-				_ = e.Run(ctx, src)
-				b.StopTimer()
+				runSynthetic(ctx, b, cfg, h, 10000)
 				if got := handled.Load(); got < int64(b.N) {
 					b.Fatalf("handled %d of %d", got, b.N)
 				}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"sync/atomic"
 	"testing"
@@ -32,19 +31,7 @@ func BenchmarkRateLimit(b *testing.B) {
 		}
 		return nil
 	}
-	e := New(cfg, h)
-	var tps []TP
-	for p := range 12 {
-		tps = append(tps, TP{"bench", int32(p)})
-	}
-	e.Assign(tps)
-	src := &synthSource{keys: make([][]byte, 100), chunk: 2000}
-	for i := range src.keys {
-		src.keys[i] = fmt.Appendf(nil, "key-%d", i)
-	}
-	b.ResetTimer()
-	_ = e.Run(ctx, src)
-	b.StopTimer()
+	runSynthetic(ctx, b, cfg, h, 100)
 	if b.N < 2 {
 		return
 	}
