@@ -157,8 +157,8 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 			dst = append(dst, it)
 		}
 		cont = cont[:0]
-		if e.held() || e.frozen || e.stall.stalled || e.conc.busy >= e.conc.limit {
-			// A handler asked for a pause, or the concurrency limit is
+		if e.held() || e.conc.busy >= e.conc.limit {
+			// Dispatch is on hold, or the concurrency limit is
 			// reached: the records released to this worker wait in the
 			// queue with the others.
 			for _, it := range dst {

@@ -130,9 +130,11 @@ func (e *Engine[R]) SetMaxRecordsPerSecond(perSecond float64) {
 // MaxRecordsPerSecond returns the rate limit in force; 0: none.
 func (e *Engine[R]) MaxRecordsPerSecond() float64 { return e.pace.perSecond() }
 
-// held reports whether dispatch is on hold. Called with mu held.
+// held reports whether dispatch is on hold: a RetryAfter hold, a check of
+// the group after a freeze (freeze.go), or a stuck commit (stall.go).
+// Called with mu held.
 func (e *Engine[R]) held() bool {
-	return !e.pace.until.IsZero()
+	return !e.pace.until.IsZero() || e.frozen || e.stall.stalled
 }
 
 // hold stops all dispatch for d (extending a hold that ends sooner): the
