@@ -57,15 +57,7 @@ func TestBatchPoisonRecordsAloneReachTheDeadLetterTopic(t *testing.T) {
 	cfg.MaxProcCount = 200
 	cfg.DeadLetterTopic = dlt
 	cfg.MaxRetries = 1
-	c, err := kafkaworker.NewBatch(cfg, h, kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
-	poll.Until(t, 60*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	c := batchToEnd(t, cl, cfg, h, ends, 60*time.Second)
 	s := c.Stats()
 	t.Logf("tier %s: %d records in %d batch calls (bisections included); %d dead-lettered", cl.Tier(), n, calls.Load(), s.DeadLettered)
 	if twoOfAKey.Load() != 0 {
@@ -134,15 +126,7 @@ func TestBatchErrorPerRecord(t *testing.T) {
 	})
 	cfg := baseConfig(cl, group, topic)
 	cfg.MaxProcCount = 50
-	c, err := kafkaworker.NewBatch(cfg, h, kafkaworker.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runConsumer(t, c)
-	poll.Until(t, 30*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	c := batchToEnd(t, cl, cfg, h, ends, 30*time.Second)
 	if s := c.Stats(); failedOnce.Load() != n/10 || alone.Load() != n/10 || s.Retried != n/10 || s.Processed != n {
 		t.Fatalf("failed once %d, retried alone %d, retried %d, processed %d", failedOnce.Load(), alone.Load(), s.Retried, s.Processed)
 	}
@@ -187,17 +171,26 @@ func TestBatchRetryAfterIsNotBisected(t *testing.T) {
 	cfg.MaxBatchSize = n
 	cfg.MaxRetries = -1
 	cfg.FailurePolicy = kafkaworker.StopPolicy
+	c := batchToEnd(t, cl, cfg, h, ends, 30*time.Second)
+	if s := c.Stats(); bisected.Load() != 0 || s.Failed != 0 || s.Processed != n || s.Holds != 1 {
+		t.Fatalf("%d records of the throttled batch tried again in part of it; failed %d, processed %d, holds %d",
+			bisected.Load(), s.Failed, s.Processed, s.Holds)
+	}
+}
+
+// batchToEnd runs a batch consumer on cfg's group and topic until every end
+// offset is committed (within limit), stops it, and returns it for its
+// Stats.
+func batchToEnd(t *testing.T, cl *testkafka.Cluster, cfg kafkaworker.Config, h kafkaworker.BatchHandler, ends map[int32]int64, limit time.Duration) *kafkaworker.Consumer {
+	t.Helper()
 	c, err := kafkaworker.NewBatch(cfg, h, kafkaworker.WithLogger(testLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := runConsumer(t, c)
-	poll.Until(t, 30*time.Second, "all committed", func() bool { return committedAll(cl, group, topic, ends) })
+	poll.Until(t, limit, "all committed", func() bool { return committedAll(cl, cfg.GroupID, cfg.Topic, ends) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Stats(); bisected.Load() != 0 || s.Failed != 0 || s.Processed != n || s.Holds != 1 {
-		t.Fatalf("%d records of the throttled batch tried again in part of it; failed %d, processed %d, holds %d",
-			bisected.Load(), s.Failed, s.Processed, s.Holds)
-	}
+	return c
 }
