@@ -19,6 +19,12 @@ const (
 	// bounded by concurrency (Little's law), not by CPU.
 	Sleep1ms  Model = "1ms"
 	Sleep10ms Model = "10ms"
+	// Tail is Sleep10ms with a long tail, as a service with a timeout
+	// has: one record in 1,000 (those whose seq is a multiple of 1,000,
+	// the same records for every contender) waits 1 s. Its mean is
+	// 10.99 ms, so Little's law barely moves; what it measures is what a
+	// slow record costs the records around it.
+	Tail Model = "10ms-tail"
 	// CPU models a CPU-bound handler: CPUIters chained SHA-256 rounds over
 	// the value (about 50 µs with the default CPUIters on a current core).
 	CPU Model = "cpu"
@@ -30,7 +36,7 @@ const (
 const DefaultCPUIters = 350
 
 // Models lists the models in report order.
-var Models = []Model{NoOp, Sleep1ms, Sleep10ms, CPU}
+var Models = []Model{NoOp, Sleep1ms, Sleep10ms, Tail, CPU}
 
 // ParseModel checks s.
 func ParseModel(s string) (Model, error) {
@@ -39,7 +45,7 @@ func ParseModel(s string) (Model, error) {
 			return m, nil
 		}
 	}
-	return "", fmt.Errorf("unknown model %q (want 0ms, 1ms, 10ms or cpu)", s)
+	return "", fmt.Errorf("unknown model %q (want 0ms, 1ms, 10ms, 10ms-tail or cpu)", s)
 }
 
 // Latency is the handler's own time per record for the sleep models, and 0
@@ -50,8 +56,34 @@ func (m Model) Latency() time.Duration {
 		return time.Millisecond
 	case Sleep10ms:
 		return 10 * time.Millisecond
+	case Tail:
+		return (999*10*time.Millisecond + tailSleep) / tailEvery
 	}
 	return 0
+}
+
+// The Tail model's slow records: every tailEvery-th seq sleeps tailSleep.
+const (
+	tailEvery = 1000
+	tailSleep = time.Second
+)
+
+// sleepFor is the sleep of a Tail record: tailSleep when the value's seq
+// (`{"seq":<10 digits>,…`, see harness/dataset.go) is a multiple of
+// tailEvery, else 10 ms. PcBench.java decides the same way.
+func sleepFor(value []byte) time.Duration {
+	const prefix = `{"seq":`
+	if len(value) < len(prefix)+10 || string(value[:len(prefix)]) != prefix {
+		return 10 * time.Millisecond
+	}
+	var seq int64
+	for _, c := range value[len(prefix) : len(prefix)+10] {
+		seq = seq*10 + int64(c-'0')
+	}
+	if seq%tailEvery == 0 {
+		return tailSleep
+	}
+	return 10 * time.Millisecond
 }
 
 // Handler returns the per-record work of m. It is safe for concurrent use.
@@ -65,6 +97,12 @@ func (m Model) Handler(cpuIters int, t *Tally) func(value []byte) {
 		return func([]byte) {
 			start := time.Now()
 			time.Sleep(d)
+			t.HandlerTime(time.Since(start))
+		}
+	case Tail:
+		return func(v []byte) {
+			start := time.Now()
+			time.Sleep(sleepFor(v))
 			t.HandlerTime(time.Since(start))
 		}
 	case CPU:

@@ -23,11 +23,28 @@ import "github.com/kafkaworker/kafkaworker/bench/contenders"
 // With share, kafkaworker in share-group mode (GroupType share) runs at the
 // highest MaxProcCount beside the consumer-group rows, at 0 ms and 10 ms
 // only: the framework's cost and the Little's-law limit.
+//
+// The tail model asks one question, what a slow record costs the records
+// around it, so it runs only the rows that answer it: raw franz-go (the
+// baseline), the worker pool (a batch waits for its slowest record),
+// kafkaworker unordered and key, and the Parallel Consumer unordered, at the
+// highest MaxProcCount.
 func Matrix(model contenders.Model, mpcs []int, mbb int, withJava, peers, share bool) []contenders.Spec {
 	with := func(c, ord string, mpc int) contenders.Spec {
 		return contenders.Spec{Model: model, Contender: c, Ordering: ord, MPC: mpc}
 	}
 	hi := mpcs[len(mpcs)-1]
+	if model == contenders.Tail {
+		specs := []contenders.Spec{with("raw-franz-go", "", 0)}
+		if peers {
+			specs = append(specs, with("franz-go-pool", "", hi))
+		}
+		specs = append(specs, with("kafkaworker", "unordered", hi), with("kafkaworker", "key", hi))
+		if withJava {
+			specs = append(specs, with("parallel-consumer", "unordered", hi))
+		}
+		return specs
+	}
 	specs := []contenders.Spec{with("raw-franz-go", "", 0), with("sarama", "", 0)}
 	if peers {
 		specs = append(specs, with("confluent-kafka-go", "", 0), with("kafka-go", "", 0), with("franz-go-pool", "", hi))

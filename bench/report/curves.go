@@ -252,7 +252,7 @@ func CurveTable(c Curve, commits bool) string {
 					rng(w.Stat(Run.BytesPerCommit), 0), rng(w.Stat(func(r Run) float64 { return float64(r.Result.Commits.Requests) }), 0))
 			}
 			if little {
-				fmt.Fprintf(&b, " %s | %s |", rng(w.Stat(func(r Run) float64 { return r.Result.HandlerMean.Seconds() * 1e3 }), 1),
+				fmt.Fprintf(&b, " %s | %s |", rng(w.Stat(Run.HandlerMeanMs), 1),
 					rngPct(w.Stat(Run.OfLimit)))
 			}
 			fmt.Fprintf(&b, " %s | %s |\n", num(w.Stat(func(r Run) float64 { return r.Result.SteadyTime.Seconds() }).Med, 1), status(w))

@@ -109,6 +109,9 @@ func (r Run) OfLimit() float64 {
 	return 0
 }
 
+// HandlerMeanMs is the sleep handlers' own measured mean duration in ms.
+func (r Run) HandlerMeanMs() float64 { return r.Result.HandlerMean.Seconds() * 1e3 }
+
 // Set is every run of a benchmark, in the order they ran.
 type Set []Run
 

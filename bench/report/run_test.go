@@ -61,3 +61,35 @@ func TestTargetsShare(t *testing.T) {
 		t.Errorf("no share run: want n/a in\n%s", got)
 	}
 }
+
+// Issue 14's peer lines: a verdict at 1 ms and 10 ms, a measurement for the
+// tail model, and for a peer as concurrent as kafkaworker both rows' share
+// of their Little's-law limits.
+func TestPeerRatios(t *testing.T) {
+	run := func(c string, mpc int, m contenders.Model, n int64, mean time.Duration) Run {
+		return Run{Spec: contenders.Spec{Contender: c, Ordering: map[bool]string{true: "unordered"}[c == "kafkaworker"], MPC: mpc, Model: m},
+			Result: contenders.Result{SteadyN: n, SteadyTime: time.Second, HandlerMean: mean}}
+	}
+	s := Set{
+		run("kafkaworker", 1000, contenders.Sleep10ms, 90_000, 11*time.Millisecond),
+		run("raw-franz-go", 0, contenders.Sleep10ms, 1_000, 12*time.Millisecond),
+		run("franz-go-pool", 1000, contenders.Sleep10ms, 91_000, 11*time.Millisecond),
+		run("kafkaworker", 1000, contenders.Tail, 80_000, 11*time.Millisecond),
+		run("franz-go-pool", 1000, contenders.Tail, 20_000, 11*time.Millisecond),
+	}
+	got := peerRatios(s, 1000, func(ok bool) string { return map[bool]string{true: "PASS", false: "MISS"}[ok] })
+	for _, want := range []string{
+		"PASS 10ms, kafkaworker unordered 1000 ÷ raw-franz-go, steady rec/s: 90.0× (target ≥ 5×): 90,000 vs 1,000 rec/s\n",
+		"MISS 10ms, kafkaworker unordered 1000 ÷ franz-go-pool, steady rec/s: 1.0× (target ≥ 5×)",
+		"the peer runs 1008 handlers at once to kafkaworker's 1000",
+		"kafkaworker reaches 99% of its calibrated limit and the peer 99%",
+		"measured 10ms-tail, kafkaworker unordered 1000 ÷ franz-go-pool, steady rec/s: 4.0×: 80,000 vs 20,000 rec/s",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "1ms") {
+		t.Errorf("a model without a kafkaworker row has no lines:\n%s", got)
+	}
+}

@@ -67,7 +67,7 @@ func writeModel(b *strings.Builder, model contenders.Model, s Set) {
 			ratio(steady.Med, raw.Med))
 		if little {
 			lim := w.Stat(Run.OfLimit)
-			fmt.Fprintf(b, " %s | %s |", num(w.Stat(func(r Run) float64 { return r.Result.HandlerMean.Seconds() * 1e3 }).Med, 3),
+			fmt.Fprintf(b, " %s | %s |", num(w.Stat(Run.HandlerMeanMs).Med, 3),
 				rngPct(lim))
 		}
 		fmt.Fprintf(b, " %s |\n", status(w))
@@ -105,6 +105,8 @@ func title(m contenders.Model) string {
 		return "0 ms (no-op)"
 	case contenders.CPU:
 		return "cpu (~50 µs of SHA-256)"
+	case contenders.Tail:
+		return "10 ms with a 1 s tail (sleep; 1 record in 1,000 waits 1 s)"
 	}
 	return strings.TrimSuffix(string(m), "ms") + " ms (sleep)"
 }

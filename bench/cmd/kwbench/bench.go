@@ -47,7 +47,7 @@ func parseOptions(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("kwbench", flag.ContinueOnError)
 	mpcs := fs.String("mpc", "1000", "MaxProcCount values for kafkaworker unordered and key (comma-separated, ascending); partition order and the Parallel Consumer run at the highest")
-	models := fs.String("models", "0ms,1ms,10ms", "handler models to run (0ms, 1ms, 10ms, cpu)")
+	models := fs.String("models", "0ms,1ms,10ms,10ms-tail", "handler models to run (0ms, 1ms, 10ms, 10ms-tail, cpu)")
 	mbb := fs.Int("mbb", 32, "MaxBufferedBytes in MiB of the extra kafkaworker unordered row at 0 ms (0: no such row)")
 	fs.BoolVar(&o.quick, "quick", false, "a few-minute smoke run: 1 repetition, 500,000 records at 0 ms, a 4,000,000-record backlog and a 5 s window")
 	fs.Int64Var(&o.records, "records", 0, "records of the 0 ms topic, read whole by every 0 ms run (default 2,000,000; 500,000 with -quick)")
@@ -61,7 +61,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.port, "kafka-port", 19092, "client port of the broker kwbench starts (kept off the tests' 9092)")
 	fs.StringVar(&o.stateDir, "kafka-state", "/tmp/kw-bench-kafka", "KAFKA_STATE_DIR of the broker kwbench starts")
 	fs.BoolVar(&o.java, "java", true, "include the Confluent Parallel Consumer (needs java 17 and mvn)")
-	fs.BoolVar(&o.peers, "peers", false, "also run the other Go peers of issue 14: confluent-kafka-go, segmentio/kafka-go and a franz-go worker pool (about 9 more minutes for a full run)")
+	fs.BoolVar(&o.peers, "peers", true, "run the other Go peers too: confluent-kafka-go, segmentio/kafka-go and a franz-go worker pool (-peers=false: about 10 minutes less for a full run)")
 	fs.BoolVar(&o.share, "share", false, "also run kafkaworker in share-group mode (GroupType share) at the highest MaxProcCount, at 0 ms and 10 ms (about 2 more minutes for a full run)")
 	fs.StringVar(&o.only, "only", "", "run only the rows whose label contains one of these comma-separated texts (e.g. \"share,kafkaworker unordered\"; with -features \"MaxProcCount\" for the adaptive rows); the targets of rows not run read n/a")
 	fs.BoolVar(&o.features, "features", false, "instead of the comparison, measure issue 12's features: BatchHandler against Handler on a pooled store, MaxRecordsPerSecond, AdaptiveConcurrency (~15 minutes; results/DATE-features.md)")

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 
+	"github.com/kafkaworker/kafkaworker/bench/contenders"
 	"github.com/kafkaworker/kafkaworker/bench/report"
 )
 
@@ -32,6 +34,9 @@ func (r *runner) write(set report.Set) error {
 		_ = os.WriteFile(filepath.Join(r.o.outDir, strings.TrimSuffix(name, ".pprof")+".top.txt"), []byte(top), 0o644)
 		meta.Notes = append(meta.Notes, fmt.Sprintf("### CPU profile: %s, 0 ms (`go tool pprof -top %s`)\n\n```\n%s```", label, name, top))
 	}
+	if n := curvesNote(r.o.outDir); n != "" {
+		meta.Notes = append(meta.Notes, n)
+	}
 	for _, c := range charts {
 		meta.Notes = append(meta.Notes, fmt.Sprintf("![%s](%s)", c, c))
 	}
@@ -48,6 +53,26 @@ func (r *runner) write(set report.Set) error {
 	return f.Close()
 }
 
+// curvesNote points at the newest curves results in dir (`make
+// bench-curves`, a run of its own: ~12 minutes more than this one would
+// bear) and shows their plots, so this file holds every figure of the
+// benchmark or a link to it.
+func curvesNote(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*-curves.md"))
+	if len(files) == 0 {
+		return ""
+	}
+	slices.Sort(files)
+	md := filepath.Base(files[len(files)-1])
+	pngs, _ := filepath.Glob(filepath.Join(dir, strings.TrimSuffix(md, ".md")+"-*.png"))
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Cost against scale\n\nCPU per record and peak RSS against partitions owned, MaxProcCount and record size, and the commit cost with 1,200 partitions, come from `make bench-curves` (its own broker and topics; medians of 3): [%s](%s).\n", md, md)
+	for _, p := range pngs {
+		fmt.Fprintf(&b, "\n![%s](%s)\n", filepath.Base(p), filepath.Base(p))
+	}
+	return b.String()
+}
+
 // method says how the runs were made and what each number means.
 func (r *runner) method() string {
 	var b strings.Builder
@@ -60,6 +85,9 @@ func (r *runner) method() string {
 	if t, ok := r.topics[true]; ok {
 		w("- **1 ms, 10 ms, cpu** (windowed): every run reads the backlog `%s` (%s records) for a fixed time: the window opens %v after the first record (warm-up) and lasts %v; then the contender stops taking records, lets the handlers in flight finish and makes its final commit. **steady rec/s** = records handled in the window ÷ its length; **window s** shows the length achieved (shorter only if the backlog ran out, which the column then shows).\n",
 			t.Name, commas(t.Records()), r.o.warmup, r.o.window)
+	}
+	if slices.Contains(r.o.models, contenders.Tail) {
+		w("- **10 ms with a 1 s tail** (`10ms-tail`, windowed): a 10 ms sleep, but one record in 1,000 (those whose seq is a multiple of 1,000, the same records for every contender) sleeps 1 s, as a call that runs into a downstream timeout does. The mean is 10.99 ms, so the Little's-law limit barely moves; the rows show what a slow record costs the records around it: a consumer that waits for a whole batch before it commits and fetches again idles its other handlers. Only the rows that answer that run it: raw franz-go, the worker pool, kafkaworker unordered and key, the Parallel Consumer unordered.\n")
 	}
 	w("- **rec/s incl. start** = records handled ÷ (start-up + first record → final commit returned). For the windowed models that span is start-up + warm-up + window + drain.\n")
 	w("- **start-up s** = from the contender's start (after the process or JVM is up: client creation, group join, first fetch) to the first record handed to a handler.\n")

@@ -89,7 +89,8 @@ public final class PcBench {
     final long total = want, lo = Math.max(want / 10, 1), hi = Math.max(want * 9 / 10, 1);
     final long warm = warmupNs, window = windowNs;
     final int iters = cpuIters;
-    final long sleepMs = model.equals("1ms") ? 1 : model.equals("10ms") ? 10 : 0;
+    final long sleepMs = model.equals("1ms") ? 1 : model.equals("10ms") || model.equals("10ms-tail") ? 10 : 0;
+    final boolean tail = model.equals("10ms-tail");
     final boolean cpu = model.equals("cpu");
     AtomicLong handled = new AtomicLong(), dups = new AtomicLong();
     AtomicLong first = new AtomicLong();
@@ -106,7 +107,7 @@ public final class PcBench {
       if (sleepMs > 0) {
         long t0 = System.nanoTime();
         try {
-          Thread.sleep(sleepMs);
+          Thread.sleep(tail && tailSlow(v) ? 1000 : sleepMs);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new RuntimeException(e);
@@ -229,6 +230,19 @@ public final class PcBench {
       // not Linux: the orchestrator falls back to rusage
     }
     return 0;
+  }
+
+  /**
+   * The 10ms-tail model's slow records, as contenders/handler.go decides: the value's seq
+   * ({"seq":<10 digits>,...) is a multiple of 1,000.
+   */
+  static boolean tailSlow(byte[] v) {
+    final String prefix = "{\"seq\":";
+    if (v == null || v.length < prefix.length() + 10) return false;
+    for (int i = 0; i < prefix.length(); i++) if (v[i] != prefix.charAt(i)) return false;
+    long seq = 0;
+    for (int i = prefix.length(); i < prefix.length() + 10; i++) seq = seq * 10 + (v[i] - '0');
+    return seq % 1000 == 0;
   }
 
   private static MessageDigest sha256() {
