@@ -25,6 +25,7 @@ type options struct {
 	reps       int
 	warmup     time.Duration
 	window     time.Duration
+	window0    time.Duration
 	mpcs       []int
 	mbb        int
 	models     []contenders.Model
@@ -50,11 +51,12 @@ func parseOptions(args []string) (options, error) {
 	models := fs.String("models", "0ms,1ms,10ms,10ms-tail", "handler models to run (0ms, 1ms, 10ms, 10ms-tail, cpu)")
 	mbb := fs.Int("mbb", 32, "MaxBufferedBytes in MiB of the extra kafkaworker unordered row at 0 ms (0: no such row)")
 	fs.BoolVar(&o.quick, "quick", false, "a few-minute smoke run: 1 repetition, 500,000 records at 0 ms, a 4,000,000-record backlog and a 5 s window")
-	fs.Int64Var(&o.records, "records", 0, "records of the 0 ms topic, read whole by every 0 ms run (default 2,000,000; 500,000 with -quick)")
+	fs.Int64Var(&o.records, "records", 0, "records of the 0 ms backlog, which the 0 ms runs read until their window ends: more than the fastest contender reads in the warm-up and window (default 64,000,000; 24,000,000 with -quick)")
 	fs.Int64Var(&o.backlog, "backlog", 0, "records of the topic the windowed models (1ms, 10ms, cpu) read until their window ends (default 16,000,000; 4,000,000 with -quick)")
 	fs.IntVar(&o.reps, "reps", 0, "runs of each row; the table shows their median and min–max (default 3; 1 with -quick)")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "windowed models: time after the first record before the window opens")
-	fs.DurationVar(&o.window, "window", 0, "windowed models: the steady-state window, after which the run stops (default 20s; 5s with -quick)")
+	fs.DurationVar(&o.window, "window", 0, "1 ms, 10 ms, 10ms-tail, cpu: the steady-state window, after which the run stops (default 20s; 5s with -quick)")
+	fs.DurationVar(&o.window0, "window0", 0, "0 ms: the steady-state window (default 10s; 3s with -quick)")
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "use this running broker instead of starting one")
 	fs.BoolVar(&o.curves, "curves", false, "run the curves instead of the matrix: CPU per record and peak RSS against partitions, MaxProcCount and record size, and commit cost (see curves.go; about 12 minutes with -reps 3, 6 more to produce the topics the first time)")
 	fs.StringVar(&o.script, "kafka-script", "../scripts/kafka/kafka.sh", "the project's broker script")
@@ -80,16 +82,17 @@ func parseOptions(args []string) (options, error) {
 		}
 		return full
 	}
-	o.records = pick(o.records, 2_000_000, 500_000)
+	o.records = pick(o.records, 64_000_000, 24_000_000)
 	o.backlog = pick(o.backlog, 16_000_000, 4_000_000)
 	o.reps = int(pick(int64(o.reps), 3, 1))
 	if o.curves && o.window == 0 && !o.quick {
 		o.window = 10 * time.Second // curves.go: many points, each a 10 s window
 	}
 	o.window = time.Duration(pick(int64(o.window), int64(20*time.Second), int64(5*time.Second)))
+	o.window0 = time.Duration(pick(int64(o.window0), int64(10*time.Second), int64(3*time.Second)))
 	o.mbb = *mbb << 20
-	if o.reps < 1 || o.records < 1000 || o.backlog < 1000 || o.window <= 0 || o.warmup < 0 {
-		return o, fmt.Errorf("-reps, -records, -backlog, -window or -warmup out of range")
+	if o.reps < 1 || o.records < 1000 || o.backlog < 1000 || o.window <= 0 || o.window0 <= 0 || o.warmup < 0 {
+		return o, fmt.Errorf("-reps, -records, -backlog, -window, -window0 or -warmup out of range")
 	}
 	for _, f := range strings.Split(*mpcs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
