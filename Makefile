@@ -55,10 +55,12 @@ kafka-stop:
 	scripts/kafka/kafka.sh stop
 
 ## bench: kwbench on a real broker it starts on port 19092 (and always stops):
-## kafkaworker vs raw franz-go, sarama and the Parallel Consumer at steady
-## state (0 ms over 2,000,000 records, 1 ms and 10 ms over a 20 s window),
-## each row the median of 3 runs, with issue 9's targets; ~25-30 minutes on
-## 2 cores. Results in bench/results/DATE.md. BENCH_FLAGS=-quick: ~4 minutes.
+## kafkaworker vs raw franz-go, sarama, confluent-kafka-go, kafka-go, a franz-go
+## worker pool and the Parallel Consumer at steady state (a 10 s window at 0 ms
+## on a 64,000,000-record backlog; 20 s windows at 1 ms, 10 ms and 10 ms with a
+## 1 s tail), each row the median of 3 runs, with the issues' targets; ~42
+## minutes on 2 cores. Results in bench/results/DATE.md. BENCH_FLAGS=-quick:
+## ~6 minutes; BENCH_FLAGS="-peers=false -models 0ms,1ms,10ms": ~30.
 .PHONY: bench
 bench:
 	cd bench && $(GO) run ./cmd/kwbench $(BENCH_FLAGS)
