@@ -68,13 +68,17 @@ const (
 	tailSleep = time.Second
 )
 
-// sleepFor is the sleep of a Tail record: tailSleep when the value's seq
-// (`{"seq":<10 digits>,…`, see harness/dataset.go) is a multiple of
-// tailEvery, else 10 ms. PcBench.java decides the same way.
-func sleepFor(value []byte) time.Duration {
+// sleep is how long a sleep model's handler sleeps for value: its Latency,
+// except that a Tail record whose seq (`{"seq":<10 digits>,…`, see
+// harness/dataset.go) is a multiple of tailEvery sleeps tailSleep, and the
+// others 10 ms. PcBench.java decides the same way.
+func (m Model) sleep(value []byte) time.Duration {
+	if m != Tail {
+		return m.Latency()
+	}
 	const prefix = `{"seq":`
 	if len(value) < len(prefix)+10 || string(value[:len(prefix)]) != prefix {
-		return 10 * time.Millisecond
+		return Sleep10ms.Latency()
 	}
 	var seq int64
 	for _, c := range value[len(prefix) : len(prefix)+10] {
@@ -83,7 +87,7 @@ func sleepFor(value []byte) time.Duration {
 	if seq%tailEvery == 0 {
 		return tailSleep
 	}
-	return 10 * time.Millisecond
+	return Sleep10ms.Latency()
 }
 
 // Handler returns the per-record work of m. It is safe for concurrent use.
@@ -92,17 +96,10 @@ func sleepFor(value []byte) time.Duration {
 // calibrates the Little's-law limit.
 func (m Model) Handler(cpuIters int, t *Tally) func(value []byte) {
 	switch m {
-	case Sleep1ms, Sleep10ms:
-		d := m.Latency()
-		return func([]byte) {
-			start := time.Now()
-			time.Sleep(d)
-			t.HandlerTime(time.Since(start))
-		}
-	case Tail:
+	case Sleep1ms, Sleep10ms, Tail:
 		return func(v []byte) {
 			start := time.Now()
-			time.Sleep(sleepFor(v))
+			time.Sleep(m.sleep(v))
 			t.HandlerTime(time.Since(start))
 		}
 	case CPU:

@@ -15,7 +15,7 @@ func TestTailSlowsEveryThousandthSeq(t *testing.T) {
 	}
 	slow := 0
 	for seq := range 100_000 {
-		d := sleepFor(value(seq))
+		d := Tail.sleep(value(seq))
 		switch {
 		case seq%1000 == 0 && d != time.Second:
 			t.Fatalf("seq %d: sleep %v, want 1s", seq, d)
@@ -30,9 +30,12 @@ func TestTailSlowsEveryThousandthSeq(t *testing.T) {
 		t.Fatalf("%d slow records in 100,000, want 100", slow)
 	}
 	for _, v := range [][]byte{nil, []byte(`{"seq":12`), []byte(`{"other":0000000000}`)} {
-		if d := sleepFor(v); d != 10*time.Millisecond {
-			t.Errorf("sleepFor(%q) = %v, want 10ms for a value without a seq", v, d)
+		if d := Tail.sleep(v); d != 10*time.Millisecond {
+			t.Errorf("Tail.sleep(%q) = %v, want 10ms for a value without a seq", v, d)
 		}
+	}
+	if d := Sleep1ms.sleep(value(0)); d != time.Millisecond {
+		t.Errorf("Sleep1ms.sleep = %v, want 1ms whatever the seq", d)
 	}
 	if got, want := Tail.Latency(), 10990*time.Microsecond; got != want {
 		t.Errorf("Tail.Latency() = %v, want the mean %v", got, want)

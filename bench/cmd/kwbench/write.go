@@ -84,11 +84,11 @@ func (r *runner) method() string {
 			t.Name, commas(t.Records()), float64(t.DiskBytes)/1e9, r.o.warmup, r.o.window0)
 	}
 	if t, ok := r.topics[false]; ok {
-		w("- **1 ms, 10 ms, cpu** (windowed): every run reads the backlog `%s` (%s records) for a fixed time: the window opens %v after the first record (warm-up) and lasts %v; then, as at 0 ms, the contender stops, drains and commits. **window s** shows the length achieved (shorter only if the backlog ran out, which the column then shows).\n",
+		w("- **1 ms, 10 ms, 10ms-tail, cpu**: every run reads the backlog `%s` (%s records) for a fixed time: the window opens %v after the first record (warm-up) and lasts %v; then, as at 0 ms, the contender stops, drains and commits. **window s** shows the length achieved (shorter only if the backlog ran out, which the column then shows).\n",
 			t.Name, commas(t.Records()), r.o.warmup, r.o.window)
 	}
 	if slices.Contains(r.o.models, contenders.Tail) {
-		w("- **10 ms with a 1 s tail** (`10ms-tail`, windowed): a 10 ms sleep, but one record in 1,000 (those whose seq is a multiple of 1,000, the same records for every contender) sleeps 1 s, as a call that runs into a downstream timeout does. The mean is 10.99 ms, so the Little's-law limit barely moves; the rows show what a slow record costs the records around it: a consumer that waits for a whole batch before it commits and fetches again idles its other handlers. Only the rows that answer that run it: raw franz-go, the worker pool, kafkaworker unordered and key, the Parallel Consumer unordered.\n")
+		w("- **10 ms with a 1 s tail** (`10ms-tail`): a 10 ms sleep, but one record in 1,000 (those whose seq is a multiple of 1,000, the same records for every contender) sleeps 1 s, as a call that runs into a downstream timeout does. The mean is 10.99 ms, so the Little's-law limit barely moves; the rows show what a slow record costs the records around it: a consumer that waits for a whole batch before it commits and fetches again idles its other handlers. Only the rows that answer that run it: raw franz-go, the worker pool, kafkaworker unordered and key, the Parallel Consumer unordered.\n")
 	}
 	w("- **rec/s incl. start** = records handled ÷ (start-up + first record → final commit returned). That span is start-up + warm-up + window + drain.\n")
 	w("- **start-up s** = from the contender's start (after the process or JVM is up: client creation, group join, first fetch) to the first record handed to a handler.\n")
