@@ -41,12 +41,13 @@ const maxTake = 32
 func (e *Engine[R]) work() {
 	defer e.workers.Done()
 	var mine, next []*item[R]
-	var last []*item[R]       // the batch's last record, settled with the next take
-	var started time.Duration // when this worker took its batch
+	var last []*item[R]    // the batch's last record, settled with the next take
+	var call time.Duration // how long the batch's first call took; 0: none ran
 	e.mu.Lock()
 	for {
-		if len(last) > 0 {
-			e.noteCallTime(e.now()-started, len(mine))
+		if call > 0 {
+			e.noteCallTime(call)
+			call = 0
 		}
 		var resume bool
 		next, resume = e.settleAll(last, next)
@@ -76,7 +77,6 @@ func (e *Engine[R]) work() {
 			e.flushAcks() // take released what it held
 			return
 		}
-		started = mine[0].started
 		e.mu.Unlock()
 		allowed, ok := e.pace.wait(len(mine))
 		if !ok {
@@ -110,6 +110,15 @@ func (e *Engine[R]) work() {
 				t0 = time.Now()
 			}
 			it.out, it.err = e.run(it)
+			if i == 0 {
+				// One call per batch is timed, from the take that
+				// started it: one clock read more per batch, not per
+				// record. The first call only, not the time the
+				// worker held the batch, which also counts its waits
+				// for a CPU and for the lock between calls and would
+				// make quick handlers look slow under load.
+				call = max(e.now()-it.started, 1)
+			}
 			e.calls.Add(-1)
 			if e.conc.adapt != nil {
 				e.conc.adapt.Sample(time.Since(t0), int(n), it.err != nil && e.cfg.Overloaded != nil && e.cfg.Overloaded(it.err))
@@ -157,15 +166,27 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 			dst = append(dst, it)
 		}
 		cont = cont[:0]
-		if e.held() || e.conc.busy >= e.conc.limit {
-			// Dispatch is on hold, or the concurrency limit is
-			// reached: the records released to this worker wait in the
-			// queue with the others.
+		switch {
+		case !e.mayTake(0):
+			// Dispatch is on hold, the concurrency limit is reached,
+			// or handlers are quick and enough workers hold records:
+			// the records released to this worker wait in the queue
+			// with the others.
 			for _, it := range dst {
 				e.ready.push(it)
 			}
 			dst = dst[:0]
-		} else if n := e.ready.len(); n > 0 && len(dst) == 0 {
+		case len(dst) > 0 && e.ready.len() > 0 && !e.mayTake(1):
+			// Records wait that no other worker may take: the ones
+			// released to this worker go behind them, so that the
+			// chains take turns on the workers there are instead of
+			// each worker keeping its own.
+			for _, it := range dst {
+				e.ready.push(it)
+			}
+			dst = dst[:0]
+		}
+		if n := e.ready.len(); n > 0 && len(dst) == 0 && e.mayTake(0) {
 			// A fair share of the queue, of one partition: a record
 			// that runs long then delays only later records of its own
 			// partition, which could not be committed before it anyway.
@@ -197,25 +218,41 @@ func (e *Engine[R]) take(cont, dst []*item[R]) []*item[R] {
 			}
 			e.inflight += len(dst)
 			e.conc.busy++
+			e.conc.peak = max(e.conc.peak, e.conc.busy)
+			if e.ready.len() > 0 && e.waking == 0 {
+				// Records are left for another worker. One wake at a
+				// time: the woken worker wakes the next if records are
+				// still left when it has taken its own, so wakes
+				// never outnumber what there is to take.
+				e.wake(1)
+			}
 			return dst
 		}
 		e.idle++
 		e.cond.Wait()
 		e.idle--
+		e.waking = max(e.waking-1, 0) // 0 after a Broadcast that wakes all
 	}
 }
 
 // fastCall is the mean handler time below which workers take full batches
-// and fewer of them are woken: waking a goroutine costs about as much as a
-// call this short, so with quick handlers the engine would otherwise spend
-// more on hand-offs than on work. A worker holding 32 such records delays
-// the last by well under a millisecond.
+// and fewer of them hold records (see mayTake): waking a goroutine costs
+// about as much as a call this short, so with quick handlers the engine
+// would otherwise spend more on hand-offs than on work. A worker holding 32
+// such records delays the last by well under a millisecond.
 const fastCall = 20 * time.Microsecond
 
-// noteCallTime folds a batch's time per record into the running mean
-// (exponentially weighted, 1/8). Called with mu held.
-func (e *Engine[R]) noteCallTime(d time.Duration, n int) {
-	e.callTime += (d/time.Duration(n) - e.callTime) / 8
+// slowCall is what a call timed longer counts as in the mean. Only which
+// side of fastCall the mean is on matters, so nothing is lost for slow
+// handlers, while a quick call whose worker lost its CPU between the take
+// and the call's end (a lock handed to a waiter does that) cannot make
+// quick handlers look slow for long.
+const slowCall = 4 * fastCall
+
+// noteCallTime folds a call's time into the running mean (exponentially
+// weighted, 1/8). Called with mu held.
+func (e *Engine[R]) noteCallTime(d time.Duration) {
+	e.callTime += (min(d, slowCall) - e.callTime) / 8
 }
 
 // fast reports whether handlers are quick: see fastCall. Called with mu

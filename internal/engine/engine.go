@@ -42,8 +42,14 @@ type Engine[R any] struct {
 	commitMu     sync.Mutex
 	metaEnc      offsetmeta.Encoder // used under commitMu and mu
 	pauseMu      sync.Mutex
-	calls        atomic.Int64 // handler calls running
-	peak         atomic.Int64 // most handler calls ever running at once
+
+	// calls and peak change around every handler call, on every CPU:
+	// they get a cache line of their own, apart from mu, which every
+	// settle takes.
+	_     [64]byte
+	calls atomic.Int64 // handler calls running
+	peak  atomic.Int64 // most handler calls ever running at once
+	_     [64]byte
 
 	mu         sync.Mutex
 	cond       sync.Cond // on mu: workers wait for runnable items
@@ -59,6 +65,7 @@ type Engine[R any] struct {
 	inflight   int           // items taken by workers
 	callTime   time.Duration // mean handler time per record, for batch sizes; starts slow
 	idle       int           // workers waiting in cond
+	waking     int           // of them, signalled and not yet returned from Wait
 	pauseDirty []*partition[R]
 	unpause    []TP  // dropped partitions left paused in the Source
 	holds      holds // partitions an operator paused: hold.go
@@ -172,7 +179,7 @@ func New[R any](cfg Config, h Handler[R]) *Engine[R] {
 	e.commits = commitTrigger{count: cfg.CommitCount, C: make(chan struct{}, 1)}
 	e.handlerCtx, e.stopHandlers = context.WithCancel(context.Background())
 	e.takeMax = e.pace.init(cfg.MaxRecordsPerSecond)
-	e.conc.init(cfg.MaxProcCount, cfg.Adaptive)
+	e.conc.init(cfg.MaxProcCount, cfg.Adaptive, cfg.Ordering)
 	if cfg.Adaptive {
 		// One record per take: the limit moves with every settle, and no
 		// worker holds records that a cut would leave waiting behind a

@@ -151,14 +151,23 @@ func (e *Engine[R]) intake(b *Batch[R]) {
 // wakeWorkers wakes idle workers for n newly runnable records. Called with
 // mu held.
 func (e *Engine[R]) wakeWorkers(n int) {
-	if n <= 0 || e.idle == 0 {
-		return
-	}
 	if e.fast() {
 		// Each takes a full batch: wake as many as the queue fills.
 		n = (e.ready.len() + maxTake - 1) / maxTake
 	}
-	if n >= e.idle {
+	e.wake(n)
+}
+
+// wake wakes up to n idle workers, no more than may take records (see
+// mayTake), counting those woken and not yet up. Called with mu held.
+func (e *Engine[R]) wake(n int) {
+	asleep := e.idle - e.waking
+	n = min(n, e.room()-e.waking, asleep)
+	if n <= 0 {
+		return
+	}
+	e.waking += n
+	if n == asleep {
 		e.cond.Broadcast()
 		return
 	}
