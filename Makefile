@@ -58,9 +58,9 @@ kafka-stop:
 ## kafkaworker vs raw franz-go, sarama, confluent-kafka-go, kafka-go, a franz-go
 ## worker pool and the Parallel Consumer at steady state (a 10 s window at 0 ms
 ## on a 64,000,000-record backlog; 20 s windows at 1 ms, 10 ms and 10 ms with a
-## 1 s tail), each row the median of 3 runs, with the issues' targets; ~42
+## 1 s tail), each row the median of 3 runs, with the issues' targets; ~43
 ## minutes on 2 cores. Results in bench/results/DATE.md. BENCH_FLAGS=-quick:
-## ~6 minutes; BENCH_FLAGS="-peers=false -models 0ms,1ms,10ms": ~30.
+## 4.5 minutes (no tail model, 2 s warm-up); BENCH_FLAGS="-peers=false -models 0ms,1ms,10ms": ~30.
 .PHONY: bench
 bench:
 	cd bench && $(GO) run ./cmd/kwbench $(BENCH_FLAGS)

@@ -48,13 +48,13 @@ func parseOptions(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("kwbench", flag.ContinueOnError)
 	mpcs := fs.String("mpc", "1000", "MaxProcCount values for kafkaworker unordered and key (comma-separated, ascending); partition order and the Parallel Consumer run at the highest")
-	models := fs.String("models", "0ms,1ms,10ms,10ms-tail", "handler models to run (0ms, 1ms, 10ms, 10ms-tail, cpu)")
+	models := fs.String("models", "", "handler models to run (0ms, 1ms, 10ms, 10ms-tail, cpu; default 0ms,1ms,10ms,10ms-tail; without the tail with -quick)")
 	mbb := fs.Int("mbb", 32, "MaxBufferedBytes in MiB of the extra kafkaworker unordered row at 0 ms (0: no such row)")
-	fs.BoolVar(&o.quick, "quick", false, "a few-minute smoke run: 1 repetition, a 24,000,000-record 0 ms backlog with a 3 s window, a 4,000,000-record backlog with a 5 s window for the other models")
+	fs.BoolVar(&o.quick, "quick", false, "a smoke run of under 5 minutes: 1 repetition, a 2 s warm-up, a 24,000,000-record 0 ms backlog with a 3 s window, a 4,000,000-record backlog with a 5 s window for 1 ms and 10 ms, no tail model")
 	fs.Int64Var(&o.records, "records", 0, "records of the 0 ms backlog, which the 0 ms runs read until their window ends: more than the fastest contender reads in the warm-up and window (default 64,000,000; 24,000,000 with -quick)")
 	fs.Int64Var(&o.backlog, "backlog", 0, "records of the backlog the other models (1ms, 10ms, 10ms-tail, cpu) read until their window ends (default 16,000,000; 4,000,000 with -quick)")
 	fs.IntVar(&o.reps, "reps", 0, "runs of each row; the table shows their median and min–max (default 3; 1 with -quick)")
-	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "every model: time after the first record before the window opens")
+	fs.DurationVar(&o.warmup, "warmup", -1, "every model: time after the first record before the window opens (default 3s; 2s with -quick)")
 	fs.DurationVar(&o.window, "window", 0, "1 ms, 10 ms, 10ms-tail, cpu: the steady-state window, after which the run stops (default 20s; 5s with -quick)")
 	fs.DurationVar(&o.window0, "window0", 0, "0 ms: the steady-state window (default 10s; 3s with -quick)")
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "use this running broker instead of starting one")
@@ -90,9 +90,18 @@ func parseOptions(args []string) (options, error) {
 	}
 	o.window = time.Duration(pick(int64(o.window), int64(20*time.Second), int64(5*time.Second)))
 	o.window0 = time.Duration(pick(int64(o.window0), int64(10*time.Second), int64(3*time.Second)))
+	if o.warmup < 0 {
+		o.warmup = time.Duration(pick(0, int64(3*time.Second), int64(2*time.Second)))
+	}
+	if *models == "" {
+		*models = "0ms,1ms,10ms,10ms-tail"
+		if o.quick {
+			*models = "0ms,1ms,10ms"
+		}
+	}
 	o.mbb = *mbb << 20
-	if o.reps < 1 || o.records < 1000 || o.backlog < 1000 || o.window <= 0 || o.window0 <= 0 || o.warmup < 0 {
-		return o, fmt.Errorf("-reps, -records, -backlog, -window, -window0 or -warmup out of range")
+	if o.reps < 1 || o.records < 1000 || o.backlog < 1000 || o.window <= 0 || o.window0 <= 0 {
+		return o, fmt.Errorf("-reps, -records, -backlog, -window or -window0 out of range")
 	}
 	for _, f := range strings.Split(*mpcs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
