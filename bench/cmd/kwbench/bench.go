@@ -155,7 +155,7 @@ func bench(args []string) error {
 	if o.features {
 		return runFeatures(ctx, o, bootstrap)
 	}
-	r := &runner{o: o, bootstrap: bootstrap, java: java, stamp: time.Now().Format("2006-01-02")}
+	r := &runner{o: o, bootstrap: bootstrap, java: java, stamp: time.Now().Format("2006-01-02"), commit: commit()}
 	if o.quick {
 		r.stamp += "-quick"
 	}

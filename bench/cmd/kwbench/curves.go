@@ -179,7 +179,7 @@ func (r *runner) writeCurves(points []curvePoint, runs [][]report.Run, sets []ha
 	fmt.Fprintf(&b, "# kwbench curves %s\n\n", strings.TrimSuffix(r.stamp, "-curves"))
 	fmt.Fprintf(&b, "Command: `cd bench && go run ./cmd/kwbench %s` (%s)  \nMachine: %s\n\n", strings.Join(os.Args[1:], " "),
 		time.Since(r.start).Round(time.Second), machine())
-	b.WriteString("Versions: " + strings.Join(versions(false), "; ") + ".\n\n")
+	b.WriteString("Versions: " + strings.Join(versions(false, r.commit), "; ") + ".\n\n")
 	b.WriteString(r.curvesMethod(sets))
 	for _, c := range curves {
 		name, err := report.WriteCurve(r.o.outDir, r.stamp, c)

@@ -28,7 +28,8 @@ type runner struct {
 	profiles  map[string]string      // label → profile file, for the notes
 	start     time.Time
 	groups    int
-	brokerPid int // the broker's JVM, for its CPU per run; 0: unknown
+	brokerPid int    // the broker's JVM, for its CPU per run; 0: unknown
+	commit    string // the library's commit as the run began: see commit
 }
 
 // zero reports whether m is the 0 ms model: every model runs for a fixed

@@ -23,7 +23,7 @@ func (r *runner) write(set report.Set) error {
 	}
 	meta := report.Meta{
 		Date: r.stamp, Command: "cd bench && go run ./cmd/kwbench " + strings.Join(os.Args[1:], " "),
-		Machine: machine(), Versions: versions(r.java != nil), Method: r.method(),
+		Machine: machine(), Versions: versions(r.java != nil, r.commit), Method: r.method(),
 	}
 	meta.Notes = append(meta.Notes, report.Targets(set, r.o.mpcs[len(r.o.mpcs)-1], r.o.mbb))
 	if t := report.CommitTable(set); t != "" {
@@ -121,9 +121,21 @@ func commas(n int64) string {
 	return string(out)
 }
 
+// commit describes the library's commit, "-dirty" if the tree has changes.
+// It is read before the runs: the results they write would make any tree
+// look dirty.
+func commit() string {
+	out, err := execCommand(context.Background(), "git", "-C", "..", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // versions lists what the numbers depend on: the Go modules as built, the
-// library's commit, the broker's jar, the JVM and the Parallel Consumer's pom.
-func versions(java bool) []string {
+// library's commit (see commit), the broker's jar, the JVM and the Parallel
+// Consumer's pom.
+func versions(java bool, commit string) []string {
 	var v []string
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		v = append(v, bi.GoVersion)
@@ -134,9 +146,7 @@ func versions(java bool) []string {
 			}
 		}
 	}
-	if out, err := execCommand(context.Background(), "git", "-C", "..", "describe", "--always", "--dirty").Output(); err == nil {
-		v = append(v, "kafkaworker "+strings.TrimSpace(string(out)))
-	}
+	v = append(v, "kafkaworker "+commit)
 	home, _ := os.UserHomeDir()
 	if jars, _ := filepath.Glob(filepath.Join(home, ".cache/kafkaworker/kafka/lib/kafka_2.13-*.jar")); len(jars) > 0 {
 		v = append(v, "Apache Kafka "+strings.TrimSuffix(strings.TrimPrefix(filepath.Base(jars[0]), "kafka_2.13-"), ".jar")+" (1 node, KRaft)")
