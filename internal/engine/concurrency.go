@@ -54,24 +54,17 @@ func (c *concurrency) init(procs int, adaptive bool, o Ordering) {
 }
 
 // mayTake reports whether a worker may take records now, with extra more
-// workers holding records than do: not while dispatch is held, nor at the
-// concurrency limit, nor, while handlers are quick, once conc.quick workers
-// hold records outside a handler call. More would only wait for a CPU while
-// holding records, and each would wake and park once per batch. Workers
-// inside a call do not count, so quick handlers that wait (on I/O, on a
-// lock) still get the whole limit. Called with mu held.
-func (e *Engine[R]) mayTake(extra int) bool {
-	busy := e.conc.busy + extra
-	if e.held() || busy >= e.conc.limit {
-		return false
-	}
-	// calls is read only when it can matter: its cache line moves
-	// between CPUs with every call.
-	return busy < e.conc.quick || !e.fast() || busy-int(e.calls.Load()) < e.conc.quick
-}
+// workers holding records than do: see room.
+func (e *Engine[R]) mayTake(extra int) bool { return e.room() > extra }
 
-// room returns how many more workers may take records now: see mayTake.
-// Called with mu held.
+// room returns how many more workers may take records now: none while
+// dispatch is held, none past the concurrency limit, and, while handlers
+// are quick, none once conc.quick workers hold records outside a handler
+// call. More would only wait for a CPU while holding records, and each
+// would wake and park once per batch. Workers inside a call do not count,
+// so quick handlers that wait (on I/O, on a lock) still get the whole
+// limit. calls is read only when it can matter: its cache line moves
+// between CPUs with every call. Called with mu held.
 func (e *Engine[R]) room() int {
 	if e.held() {
 		return 0
